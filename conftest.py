@@ -1,0 +1,62 @@
+"""Fixtures shared by every test: people, organisations and clients that act as them."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from makercloud.accounts import services as accounts_services
+from makercloud.accounts.models import User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_person(db: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, *, name: str = "", intent: str = "maker", operator: bool = False) -> User:
+        n = next(counter)
+        person = accounts_services.person_sign_up(
+            email=email or f"person{n}@example.com", name=name or f"Person {n}", password=PASSWORD, intent=intent,
+            send_verification=False,
+        )
+        if operator:
+            accounts_services.operator_grant(person=person)
+        return person
+
+    return make
+
+
+@pytest.fixture
+def maker(make_person: Callable[..., User]) -> User:
+    return make_person("maker@example.com", name="Li Wei", intent="maker")
+
+
+@pytest.fixture
+def operator(make_person: Callable[..., User]) -> User:
+    return make_person("operator@example.com", name="Olga Operator", operator=True)
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    """A browser-like client signed in as the given person (session auth, CSRF enforced)."""
+
+    def make(person: User) -> Client:
+        client = Client(enforce_csrf_checks=False)
+        client.force_login(person)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def bearer_for(db: Any) -> Callable[..., dict[str, str]]:
+    """Authorization headers with a fresh personal access token of the given person (and scopes)."""
+
+    def make(person: User, scopes: list[str] | None = None) -> dict[str, str]:
+        _token, raw = accounts_services.token_create(person=person, name="test", scopes=scopes)
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make

@@ -1,0 +1,5 @@
+import sys
+
+from makercloud.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""Scopes a personal access token can carry. A browser session holds all of them."""
+
+from django.utils.translation import gettext_lazy as _
+
+SCOPES = {
+    "profile": _("Read your profile"),
+    "organisations:read": _("See your organisations, members and invitations"),
+    "organisations:write": _("Create and change organisations, invite and remove members"),
+    "ventures:read": _("See ventures"),
+    "ventures:write": _("Found and change ventures"),
+    "events:read": _("Read the event timeline"),
+}
+ALL_SCOPES = tuple(SCOPES)

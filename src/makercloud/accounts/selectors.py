@@ -1,0 +1,108 @@
+"""Reads about people and organisations that need a permission check or a join."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from makercloud.accounts.errors import NotOrganisationManager, OrganisationNotFound
+from makercloud.accounts.models import (
+    MANAGING_ROLES,
+    Invitation,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    PersonalAccessToken,
+    Role,
+    User,
+)
+from makercloud.core.models import Event
+
+
+def is_operator(*, person: User | None) -> bool:
+    if person is None or not person.is_authenticated or not person.pk:
+        return False
+    cached = getattr(person, "_is_operator", None)
+    if cached is None:
+        cached = Membership.objects.filter(
+            person=person, organisation__kind=OrganisationKind.PLATFORM, role=Role.OPERATOR
+        ).exists()
+        person._is_operator = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def role_in(*, person: User, organisation: Organisation) -> str | None:
+    if not person.is_authenticated:
+        return None
+    return (
+        Membership.objects.filter(person=person, organisation=organisation).values_list("role", flat=True).first()
+    )
+
+
+def can_manage(*, person: User, organisation: Organisation) -> bool:
+    return role_in(person=person, organisation=organisation) in MANAGING_ROLES or is_operator(person=person)
+
+
+def ensure_can_manage(*, person: User, organisation: Organisation) -> None:
+    if not can_manage(person=person, organisation=organisation):
+        raise NotOrganisationManager()
+
+
+def is_member(*, person: User, organisation: Organisation) -> bool:
+    return role_in(person=person, organisation=organisation) is not None
+
+
+def organisation_get(*, organisation_id: int) -> Organisation:
+    """An organisation's public profile: name, kind, description and verification are public."""
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is None:
+        raise OrganisationNotFound()
+    return organisation
+
+
+def organisations_of(*, person: User) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(memberships__person=person).order_by("name")
+
+
+def memberships_of(*, person: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(person=person).select_related("organisation").order_by("organisation__name")
+
+
+def members_of(*, organisation: Organisation) -> QuerySet[Membership]:
+    """Who is in an organisation and in which role — public, like a company's team page."""
+    return Membership.objects.filter(organisation=organisation).select_related("person").order_by("joined_at", "id")
+
+
+def invitations_of(*, viewer: User, organisation: Organisation) -> QuerySet[Invitation]:
+    ensure_can_manage(person=viewer, organisation=organisation)
+    return Invitation.objects.filter(organisation=organisation).select_related("invited_by")
+
+
+def invitations_for(*, person: User) -> QuerySet[Invitation]:
+    """Open invitations addressed to a person's e-mail."""
+    return Invitation.objects.filter(
+        email__iexact=person.email, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).select_related("organisation", "invited_by")
+
+
+def tokens_of(*, person: User) -> QuerySet[PersonalAccessToken]:
+    return PersonalAccessToken.objects.filter(person=person)
+
+
+def organisations_awaiting_verification() -> QuerySet[Organisation]:
+    return Organisation.objects.filter(verification="pending").exclude(kind=OrganisationKind.PLATFORM).order_by(
+        "created_at"
+    )
+
+
+def events_visible_to(*, viewer: User | None) -> QuerySet[Event]:
+    """The timeline a person may read: public events, their own, their organisations'; operators read all."""
+    events = Event.objects.select_related("actor")
+    if viewer is not None and is_operator(person=viewer):
+        return events
+    if viewer is None or not viewer.is_authenticated:
+        return events.filter(public=True)
+    org_ids = Membership.objects.filter(person=viewer).values("organisation_id")
+    return events.filter(Q(public=True) | Q(actor=viewer) | Q(organisation_id__in=org_ids))
+
+
+def events_of(*, viewer: User | None, subject_type: str, subject_id: str | int) -> QuerySet[Event]:
+    return events_visible_to(viewer=viewer).filter(subject_type=subject_type, subject_id=str(subject_id))

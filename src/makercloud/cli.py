@@ -1,0 +1,68 @@
+"""The `makercloud` command (DESIGN §5)."""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _setup(data_dir: str | None = None) -> None:
+    if data_dir:
+        os.environ["MAKERCLOUD_DATA_DIR"] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "makercloud.config.settings.default")
+    import django
+
+    django.setup()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="makercloud", description="The makercloud open platform.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run everything in one process on the embedded default")
+    up.add_argument("--demo", action="store_true", help="seed the demo world (idempotent)")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument(
+        "--mqtt-port", type=int, default=None,
+        help="embedded broker port; 0 picks a free one; default 1883, or a free one if 1883 is taken",
+    )
+    up.add_argument("--data-dir", default=None, help="where SQLite, jobs, mail and the secret key live")
+
+    serve = commands.add_parser("serve", help="the web server and API only")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("worker", help="the job worker and scheduler only")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("demo", help="seed the demo world into the configured database (idempotent)")
+
+    user = commands.add_parser("user", help="manage people").add_subparsers(dest="action", required=True)
+    create = user.add_parser("create", help="create a person")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", default="")
+    create.add_argument("--operator", action="store_true", help="make them a platform operator")
+
+    token = commands.add_parser("token", help="personal access tokens").add_subparsers(dest="action", required=True)
+    token_create = token.add_parser("create", help="create a token and print it once")
+    token_create.add_argument("--email", required=True)
+    token_create.add_argument("--name", default="cli")
+    token_create.add_argument("--scope", action="append", dest="scopes", help="repeat for several; default all")
+
+    manage = commands.add_parser("manage", help="Django's manage.py", add_help=False)
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup(getattr(args, "data_dir", None))
+    from makercloud.config import runner
+
+    return runner.dispatch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

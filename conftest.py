@@ -19,7 +19,10 @@ def make_person(db: Any) -> Callable[..., User]:
     def make(email: str | None = None, *, name: str = "", intent: str = "maker", operator: bool = False) -> User:
         n = next(counter)
         person = accounts_services.person_sign_up(
-            email=email or f"person{n}@example.com", name=name or f"Person {n}", password=PASSWORD, intent=intent,
+            email=email or f"person{n}@example.com",
+            name=name or f"Person {n}",
+            password=PASSWORD,
+            intent=intent,
             send_verification=False,
         )
         if operator:

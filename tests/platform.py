@@ -6,8 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,8 +31,9 @@ class Platform:
     process: subprocess.Popen[str]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([MAKERCLOUD, *args], env=self.env, capture_output=True, text=True, timeout=60,
-                              check=False)
+        return subprocess.run(
+            [MAKERCLOUD, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> float:
         """Send `sig` and return how many seconds the process took to exit."""
@@ -46,9 +47,10 @@ def _wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"makercloud up exited with {process.returncode}: {process.stdout.read() if process.stdout else ''}")
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"makercloud up exited with {process.returncode}: {output}")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 — our own server
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
                 if response.status == 200:
                     return
         except OSError:

@@ -44,7 +44,7 @@ from makercloud.core.events import record_event
 INVITATION_LIFETIME = timedelta(days=14)
 EMAIL_VERIFICATION_SALT = "makercloud.accounts.email-verification"
 EMAIL_VERIFICATION_MAX_AGE = 60 * 60 * 24 * 3
-TOKEN_PREFIX = "mc_pat_"
+TOKEN_PREFIX = "mc_pat_"  # noqa: S105 — a public marker, not a secret
 PLATFORM_SLUG = "platform"
 
 
@@ -62,12 +62,16 @@ def _public_url(path: str) -> str:
 
 
 @transaction.atomic
-def person_sign_up(*, email: str, name: str, password: str, intent: str = Intent.USER, send_verification: bool = True) -> User:
+def person_sign_up(
+    *, email: str, name: str, password: str, intent: str = Intent.USER, send_verification: bool = True
+) -> User:
     email = User.objects.normalize_email(email).strip().lower()
     if intent not in Intent.values:
         raise InvalidInput(detail=_("Unknown choice: %(value)s") % {"value": intent})
     if User.objects.filter(email__iexact=email).exists():
-        raise EmailTaken(detail=_("%(email)s already has an account. Sign in or reset the password.") % {"email": email})
+        raise EmailTaken(
+            detail=_("%(email)s already has an account. Sign in or reset the password.") % {"email": email}
+        )
     try:
         validate_password(password, user=User(email=email, name=name))
     except ValidationError as error:
@@ -162,8 +166,14 @@ def organisation_create(*, actor: User, kind: str, name: str, description: str =
         kind=kind, name=name.strip(), slug=_unique_slug(name), description=description.strip(), created_by=actor
     )
     Membership.objects.create(person=actor, organisation=organisation, role=Role.OWNER)
-    record_event(actor=actor, subject=organisation, kind="organisation.created", organisation=organisation,
-                 public=True, data={"kind": kind, "name": organisation.name})
+    record_event(
+        actor=actor,
+        subject=organisation,
+        kind="organisation.created",
+        organisation=organisation,
+        public=True,
+        data={"kind": kind, "name": organisation.name},
+    )
     return organisation
 
 
@@ -182,8 +192,14 @@ def organisation_update(
         organisation.description = changed["description"] = description.strip()
     if changed:
         organisation.save(update_fields=list(changed))
-        record_event(actor=actor, subject=organisation, kind="organisation.updated", organisation=organisation,
-                     public=True, data=changed)
+        record_event(
+            actor=actor,
+            subject=organisation,
+            kind="organisation.updated",
+            organisation=organisation,
+            public=True,
+            data=changed,
+        )
     return organisation
 
 
@@ -195,8 +211,14 @@ def organisation_verify(*, actor: User, organisation: Organisation, approve: boo
     organisation.verification_note = note.strip()
     organisation.verified_at = timezone.now() if approve else None
     organisation.save(update_fields=["verification", "verification_note", "verified_at"])
-    record_event(actor=actor, subject=organisation, organisation=organisation, public=True,
-                 kind="organisation.verified" if approve else "organisation.rejected", data={"note": note.strip()})
+    record_event(
+        actor=actor,
+        subject=organisation,
+        organisation=organisation,
+        public=True,
+        kind="organisation.verified" if approve else "organisation.rejected",
+        data={"note": note.strip()},
+    )
     return organisation
 
 
@@ -211,8 +233,9 @@ def operator_grant(*, person: User, actor: User | None = None) -> Membership:
     if not (person.is_staff and person.is_superuser):
         person.is_staff = person.is_superuser = True
         person.save(update_fields=["is_staff", "is_superuser"])
-    record_event(actor=actor or person, subject=person, kind="person.made_operator",
-                 organisation=membership.organisation)
+    record_event(
+        actor=actor or person, subject=person, kind="person.made_operator", organisation=membership.organisation
+    )
     return membership
 
 
@@ -220,29 +243,44 @@ def operator_grant(*, person: User, actor: User | None = None) -> Membership:
 
 
 @transaction.atomic
-def invitation_create(*, actor: User, organisation: Organisation, email: str, role: str = Role.MEMBER) -> tuple[Invitation, str]:
+def invitation_create(
+    *, actor: User, organisation: Organisation, email: str, role: str = Role.MEMBER
+) -> tuple[Invitation, str]:
     """Invite someone by e-mail. Returns the invitation and its token, which only the e-mail carries."""
     selectors.ensure_can_manage(person=actor, organisation=organisation)
     if role not in {Role.MEMBER, Role.ADMIN, Role.OWNER}:
         raise InvalidInput(detail=_("People can be invited as members, administrators or owners."))
     email = User.objects.normalize_email(email).strip().lower()
     if Membership.objects.filter(organisation=organisation, person__email__iexact=email).exists():
-        raise AlreadyMember(detail=_("%(email)s is already a member of %(org)s.") % {"email": email, "org": organisation})
+        raise AlreadyMember(
+            detail=_("%(email)s is already a member of %(org)s.") % {"email": email, "org": organisation}
+        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        organisation=organisation, email=email, role=role, token_hash=_hash(token), invited_by=actor,
+        organisation=organisation,
+        email=email,
+        role=role,
+        token_hash=_hash(token),
+        invited_by=actor,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    record_event(actor=actor, subject=invitation, kind="invitation.sent", organisation=organisation,
-                 data={"email": email, "role": role})
+    record_event(
+        actor=actor,
+        subject=invitation,
+        kind="invitation.sent",
+        organisation=organisation,
+        data={"email": email, "role": role},
+    )
     link = _public_url(f"/invitations/{token}/")
-    transaction.on_commit(lambda: send_mail(
-        subject=_("%(name)s invites you to %(org)s on makercloud") % {"name": actor, "org": organisation},
-        message=_("Open this link to join %(org)s as %(role)s:\n%(link)s\n\nThe invitation expires in 14 days.")
-        % {"org": organisation, "role": Role(role).label, "link": link},
-        from_email=None,
-        recipient_list=[email],
-    ))
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=_("%(name)s invites you to %(org)s on makercloud") % {"name": actor, "org": organisation},
+            message=_("Open this link to join %(org)s as %(role)s:\n%(link)s\n\nThe invitation expires in 14 days.")
+            % {"org": organisation, "role": Role(role).label, "link": link},
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
     return invitation, token
 
 
@@ -274,8 +312,14 @@ def invitation_accept(*, actor: User, token: str) -> Membership:
     membership = Membership.objects.create(person=actor, organisation=invitation.organisation, role=invitation.role)
     invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
-    record_event(actor=actor, subject=invitation.organisation, kind="member.joined",
-                 organisation=invitation.organisation, public=True, data={"person": actor.name, "role": invitation.role})
+    record_event(
+        actor=actor,
+        subject=invitation.organisation,
+        kind="member.joined",
+        organisation=invitation.organisation,
+        public=True,
+        data={"person": actor.name, "role": invitation.role},
+    )
     return membership
 
 
@@ -287,8 +331,13 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
     if invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        record_event(actor=actor, subject=invitation, kind="invitation.withdrawn",
-                     organisation=invitation.organisation, data={"email": invitation.email})
+        record_event(
+            actor=actor,
+            subject=invitation,
+            kind="invitation.withdrawn",
+            organisation=invitation.organisation,
+            data={"email": invitation.email},
+        )
     return invitation
 
 
@@ -297,7 +346,9 @@ def _ensure_owner_remains(*, organisation: Organisation, leaving: Membership) ->
         return
     owners = Membership.objects.select_for_update().filter(organisation=organisation, role=Role.OWNER)
     if not owners.exclude(pk=leaving.pk).exists():
-        raise LastOwner(detail=_("%(org)s needs another owner before its last owner can leave.") % {"org": organisation})
+        raise LastOwner(
+            detail=_("%(org)s needs another owner before its last owner can leave.") % {"org": organisation}
+        )
 
 
 @transaction.atomic
@@ -307,8 +358,14 @@ def membership_leave(*, actor: User, organisation: Organisation) -> None:
         raise InvalidInput(detail=_("You are not a member of %(org)s.") % {"org": organisation})
     _ensure_owner_remains(organisation=organisation, leaving=membership)
     membership.delete()
-    record_event(actor=actor, subject=organisation, kind="member.left", organisation=organisation, public=True,
-                 data={"person": actor.name})
+    record_event(
+        actor=actor,
+        subject=organisation,
+        kind="member.left",
+        organisation=organisation,
+        public=True,
+        data={"person": actor.name},
+    )
 
 
 @transaction.atomic
@@ -316,8 +373,14 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
     selectors.ensure_can_manage(person=actor, organisation=membership.organisation)
     _ensure_owner_remains(organisation=membership.organisation, leaving=membership)
     membership.delete()
-    record_event(actor=actor, subject=membership.organisation, kind="member.removed",
-                 organisation=membership.organisation, public=True, data={"person": membership.person.name})
+    record_event(
+        actor=actor,
+        subject=membership.organisation,
+        kind="member.removed",
+        organisation=membership.organisation,
+        public=True,
+        data={"person": membership.person.name},
+    )
 
 
 # Personal access tokens -----------------------------------------------------------------------------------------
@@ -331,8 +394,10 @@ def token_create(
     chosen = sorted(set(scopes)) if scopes is not None else list(ALL_SCOPES)
     unknown = [s for s in chosen if s not in ALL_SCOPES]
     if unknown:
-        raise UnknownScope(detail=_("Unknown scopes: %(scopes)s. Known: %(known)s.")
-                           % {"scopes": ", ".join(unknown), "known": ", ".join(ALL_SCOPES)})
+        raise UnknownScope(
+            detail=_("Unknown scopes: %(scopes)s. Known: %(known)s.")
+            % {"scopes": ", ".join(unknown), "known": ", ".join(ALL_SCOPES)}
+        )
     if not chosen:
         raise InvalidInput(detail=_("A token needs at least one scope."))
     if expires_at is not None and expires_at <= timezone.now():
@@ -340,7 +405,11 @@ def token_create(
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = PersonalAccessToken.objects.create(
-        person=person, name=name.strip() or "token", prefix=prefix, token_hash=_hash(raw), scopes=chosen,
+        person=person,
+        name=name.strip() or "token",
+        prefix=prefix,
+        token_hash=_hash(raw),
+        scopes=chosen,
         expires_at=expires_at,
     )
     record_event(actor=person, subject=token, kind="token.created", data={"name": token.name, "scopes": chosen})
@@ -365,7 +434,7 @@ def token_authenticate(*, raw: str) -> PersonalAccessToken | None:
     """The usable token for a bearer string, or None. Marks its last use (at most once a minute)."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    prefix = raw[len(TOKEN_PREFIX):].split("_", 1)[0]
+    prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
     token = PersonalAccessToken.objects.select_related("person").filter(prefix=prefix).first()
     now = timezone.now()
     if token is None or not constant_time_compare(token.token_hash, _hash(raw)):

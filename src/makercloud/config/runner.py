@@ -41,7 +41,9 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise CannotStart(f"cannot listen on {host}:{port}: {error.strerror}. Is makercloud already running?") from error
+        raise CannotStart(
+            f"cannot listen on {host}:{port}: {error.strerror}. Is makercloud already running?"
+        ) from error
     return sock
 
 
@@ -99,7 +101,9 @@ def _consumer() -> Any:
     from makercloud.core.jobs import queue
 
     consumer = queue.create_consumer(
-        workers=settings.HUEY.get("consumer", {}).get("workers", 2), worker_type="thread", max_delay=1.0,
+        workers=settings.HUEY.get("consumer", {}).get("workers", 2),
+        worker_type="thread",
+        max_delay=1.0,
         check_worker_health=True,
     )
     return consumer
@@ -121,10 +125,16 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
         except Exception as error:
             raise CannotStart(f"the embedded MQTT broker cannot listen on port {mqtt_port}: {error}") from error
 
-    server = _Server(uvicorn.Config(
-        "makercloud.config.asgi:application", host=host, port=port, lifespan="off", log_level="warning",
-        timeout_graceful_shutdown=2,
-    ))
+    server = _Server(
+        uvicorn.Config(
+            "makercloud.config.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
+    )
     serving = asyncio.create_task(server.serve(sockets=[web_socket]))
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)
@@ -182,8 +192,14 @@ def up(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    uvicorn.run("makercloud.config.asgi:application", host=args.host, port=args.port, workers=args.workers,
-                lifespan="off", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "makercloud.config.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -193,7 +209,9 @@ def user_create(args: argparse.Namespace) -> int:
 
     try:
         person = services.person_sign_up(
-            email=args.email, name=args.name or args.email.split("@")[0], password=args.password,
+            email=args.email,
+            name=args.name or args.email.split("@")[0],
+            password=args.password,
             send_verification=False,
         )
         if args.operator:

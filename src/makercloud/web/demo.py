@@ -32,22 +32,52 @@ PEOPLE = [
 
 VENTURES = [
     # name, mission, origin, founder, other members
-    ("Laundry Lab", "Washers that finish the job: cycles that learn each family's laundry and tell you when it is done.",
-     Origin.EMPLOYEE_SPIN_OUT, "li.wei", ["chen.jing"]),
-    ("Cool Air Studio", "Quiet, frugal air conditioning for small flats, co-designed with the people who live in them.",
-     Origin.OUTSIDE_ENTREPRENEUR, "amara.okafor", []),
-    ("Kitchen Co-create", "Fridges that help families waste less food, designed with users who cook every day.",
-     Origin.EMPLOYEE_SPIN_OUT, "wang.fang", ["li.wei"]),
+    (
+        "Laundry Lab",
+        "Washers that finish the job: cycles that learn each family's laundry and tell you when it is done.",
+        Origin.EMPLOYEE_SPIN_OUT,
+        "li.wei",
+        ["chen.jing"],
+    ),
+    (
+        "Cool Air Studio",
+        "Quiet, frugal air conditioning for small flats, co-designed with the people who live in them.",
+        Origin.OUTSIDE_ENTREPRENEUR,
+        "amara.okafor",
+        [],
+    ),
+    (
+        "Kitchen Co-create",
+        "Fridges that help families waste less food, designed with users who cook every day.",
+        Origin.EMPLOYEE_SPIN_OUT,
+        "wang.fang",
+        ["li.wei"],
+    ),
 ]
 
 ORGANISATIONS = [
     # kind, name, description, owner, verified
-    (OrganisationKind.SUPPLIER, "Precision Motors Ltd", "Brushless motors and drives for washers and dryers.",
-     "sofia.rossi", True),
-    (OrganisationKind.SUPPLIER, "Sensorik Modules", "Humidity, temperature and load sensors with MQTT firmware.",
-     "kenji.sato", False),
-    (OrganisationKind.INVESTOR, "Northstar Seed Fund", "Early funding for hardware ventures, released by milestone.",
-     "hannah.berg", True),
+    (
+        OrganisationKind.SUPPLIER,
+        "Precision Motors Ltd",
+        "Brushless motors and drives for washers and dryers.",
+        "sofia.rossi",
+        True,
+    ),
+    (
+        OrganisationKind.SUPPLIER,
+        "Sensorik Modules",
+        "Humidity, temperature and load sensors with MQTT firmware.",
+        "kenji.sato",
+        False,
+    ),
+    (
+        OrganisationKind.INVESTOR,
+        "Northstar Seed Fund",
+        "Early funding for hardware ventures, released by milestone.",
+        "hannah.berg",
+        True,
+    ),
 ]
 
 
@@ -73,20 +103,24 @@ def seed(*, say: Callable[[str], None] = print) -> None:
         )
         _add_members(venture.organisation, [people[m] for m in members])
         if venture.organisation.verification == "pending":
-            accounts_services.organisation_verify(actor=operator, organisation=venture.organisation, approve=True,
-                                                  note="Demo venture")
+            accounts_services.organisation_verify(
+                actor=operator, organisation=venture.organisation, approve=True, note="Demo venture"
+            )
 
     for kind, name, description, owner, verified in ORGANISATIONS:
         organisation = Organisation.objects.filter(name=name).first() or accounts_services.organisation_create(
             actor=people[owner], kind=kind, name=name, description=description
         )
         if verified and organisation.verification == "pending":
-            accounts_services.organisation_verify(actor=operator, organisation=organisation, approve=True,
-                                                  note="Documents checked")
+            accounts_services.organisation_verify(
+                actor=operator, organisation=organisation, approve=True, note="Documents checked"
+            )
 
     say(f"Demo world ready: {len(PEOPLE)} people, {len(VENTURES)} ventures, {len(ORGANISATIONS)} other organisations.")
-    say(f"  sign in as {_email('li.wei')} (maker), {_email('sofia.rossi')} (supplier), "
-        f"{_email('zhao.lei')} (user) or {_email('operator')} (operator); password {DEMO_PASSWORD}")
+    say(
+        f"  sign in as {_email('li.wei')} (maker), {_email('sofia.rossi')} (supplier), "
+        f"{_email('zhao.lei')} (user) or {_email('operator')} (operator); password {DEMO_PASSWORD}"
+    )
 
 
 def _add_members(organisation: Organisation, people: list[User]) -> None:

@@ -31,7 +31,7 @@ def test_an_invited_person_joins_with_the_role_from_the_e_mailed_link(maker, sup
 def test_an_invitation_is_only_for_its_address(maker, supplier, make_person):
     _invitation, token = services.invitation_create(actor=maker, organisation=supplier, email="guest@example.com")
     stranger = make_person("stranger@example.com")
-    with pytest.raises(InvalidInvitation, match="guest@example.com"):
+    with pytest.raises(InvalidInvitation, match=r"guest@example\.com"):
         services.invitation_accept(actor=stranger, token=token)
     assert not Membership.objects.filter(person=stranger).exists()
 

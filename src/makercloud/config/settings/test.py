@@ -5,8 +5,8 @@ import tempfile
 
 os.environ.setdefault("MAKERCLOUD_DATA_DIR", tempfile.mkdtemp(prefix="makercloud-test-"))
 
-from makercloud.config.settings.base import *  # noqa: E402, F403
-from makercloud.config.settings.base import HUEY  # noqa: E402
+from makercloud.config.settings.base import *  # noqa: F403
+from makercloud.config.settings.base import HUEY
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HUEY = {**HUEY, "immediate": True}

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "makercloud.core",
     "makercloud.accounts",
     "makercloud.ventures",
+    "makercloud.devices",
+    "makercloud.gateway",
     "makercloud.web",
 ]
 

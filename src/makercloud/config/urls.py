@@ -18,6 +18,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("makercloud.accounts.urls")),
     path("", include("makercloud.ventures.urls")),
+    path("", include("makercloud.devices.urls")),
+    path("gateway/", include("makercloud.gateway.urls")),
     path("", include("makercloud.web.urls")),
 ]
 

@@ -1,35 +1,88 @@
-"""How the API knows who is asking: a browser session (all scopes) or a personal access token (its scopes)."""
+"""How the API knows who is asking: a browser session (all scopes) or a personal access token (its scopes).
+
+A request that carries `Authorization: Bearer …` is decided by the token alone: an unusable token is a 401 and a
+token without the operation's scope a 403, even when a session cookie comes along. Without a bearer token, the
+session decides (with Django's CSRF check on unsafe methods). Public reads also let anonymous callers through.
+"""
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
 
 from makercloud.accounts import services
+from makercloud.accounts.errors import CsrfFailed, InsufficientScope, InvalidToken, TokenNotAccepted
+from makercloud.accounts.models import User
 
 
 class TokenAuth(HttpBearer):
-    def __init__(self, scope: str | None = None) -> None:
+    def __init__(self, scope: str | None = None, *, accepted: bool = True) -> None:
         super().__init__()
         self.scope = scope
+        self.accepted = accepted
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         pat = services.token_authenticate(raw=token)
         if pat is None:
-            return None
+            raise InvalidToken()
+        if not self.accepted:
+            raise TokenNotAccepted()
         if self.scope and self.scope not in pat.scopes:
-            return None
+            raise InsufficientScope(
+                detail=f"This operation needs a token with the scope {self.scope!r}; this one has "
+                f"{', '.join(pat.scopes) or 'none'}.",
+                scope=self.scope,
+            )
         request.user = pat.person
         request.token = pat  # type: ignore[attr-defined]
         return pat.person
 
 
 class Session(SessionAuth):
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if check_csrf(request) is not None:  # Django's check: safe methods always pass
+            if request.user.is_authenticated:
+                raise CsrfFailed(detail="Send the value of the csrftoken cookie in the X-CSRFToken header.")
+            return None  # no session to protect: answer 401, not a CSRF error
+        return request.COOKIES.get(self.param_name)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         return user if user is not None and user.is_authenticated else None
 
 
+class Anonymous:
+    """Lets a caller without credentials through to a public read, as an AnonymousUser."""
+
+    openapi_optional = True
+
+    def __call__(self, request: HttpRequest) -> AnonymousUser:
+        return AnonymousUser()
+
+
 def requires(scope: str | None = None) -> list[Any]:
     """Authentication for an operation: a signed-in session, or a token that carries `scope`."""
-    return [Session(), TokenAuth(scope)]
+    return [TokenAuth(scope), Session()]
+
+
+def optional(scope: str) -> list[Any]:
+    """A public read: anyone may call it; a session or a token with `scope` shows the caller's own data too."""
+    return [TokenAuth(scope), Session(), Anonymous()]
+
+
+def session_only() -> list[Any]:
+    """Operations a token may not do to itself, such as minting more tokens: only a signed-in session."""
+    return [TokenAuth(accepted=False), Session()]
+
+
+def caller(request: HttpRequest) -> User:
+    """The person behind an operation that requires authentication."""
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def viewer(request: HttpRequest) -> User | None:
+    """The person behind a public read, or None for an anonymous caller."""
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, User) else None

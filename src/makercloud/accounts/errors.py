@@ -51,3 +51,45 @@ class NotOrganisationManager(PermissionDenied):
 class NotOperator(PermissionDenied):
     type = "not-operator"
     title = "Only platform operators may do this"
+
+
+# Authentication on the API --------------------------------------------------------------------------------------
+# `challenge` becomes the WWW-Authenticate header of the problem response (RFC 6750 §3).
+
+
+class InvalidToken(DomainError):
+    type = "invalid-token"
+    title = "The bearer token is unknown, expired or revoked"
+    status = 401
+    challenge = 'Bearer realm="makercloud", error="invalid_token"'
+
+
+class InsufficientScope(PermissionDenied):
+    type = "insufficient-scope"
+    title = "The token does not carry the scope this operation needs"
+    challenge = 'Bearer realm="makercloud", error="insufficient_scope", scope="{scope}"'
+
+
+class TokenNotAccepted(PermissionDenied):
+    type = "session-required"
+    title = "Personal access tokens cannot do this; sign in with a browser session"
+
+
+class CsrfFailed(PermissionDenied):
+    type = "csrf-failed"
+    title = "The CSRF check failed"
+
+
+class MembershipNotFound(NotFound):
+    type = "membership-not-found"
+    title = "No such membership"
+
+
+class InvitationNotFound(NotFound):
+    type = "invitation-not-found"
+    title = "No such invitation"
+
+
+class TokenNotFound(NotFound):
+    type = "token-not-found"
+    title = "No such token"

@@ -106,3 +106,44 @@ def events_visible_to(*, viewer: User | None) -> QuerySet[Event]:
 
 def events_of(*, viewer: User | None, subject_type: str, subject_id: str | int) -> QuerySet[Event]:
     return events_visible_to(viewer=viewer).filter(subject_type=subject_type, subject_id=str(subject_id))
+
+
+# Single objects and filtered timelines for the API ---------------------------------------------------------------
+
+from makercloud.accounts.errors import InvitationNotFound, MembershipNotFound, TokenNotFound  # noqa: E402
+
+
+def membership_get(*, organisation: Organisation, membership_id: int) -> Membership:
+    membership = members_of(organisation=organisation).filter(pk=membership_id).first()
+    if membership is None:
+        raise MembershipNotFound()
+    return membership
+
+
+def invitation_get(*, invitation_id: int) -> Invitation:
+    invitation = Invitation.objects.select_related("organisation", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None:
+        raise InvitationNotFound()
+    return invitation
+
+
+def token_get(*, person: User, token_id: int) -> PersonalAccessToken:
+    """One of a person's own tokens; someone else's is as good as absent."""
+    token = tokens_of(person=person).filter(pk=token_id).first()
+    if token is None:
+        raise TokenNotFound()
+    return token
+
+
+def events_search(
+    *, viewer: User | None, subject_type: str | None = None, subject_id: str | None = None, kind: str | None = None
+) -> QuerySet[Event]:
+    """The viewer's timeline, narrowed to one subject type, one subject and/or one kind of event."""
+    events = events_visible_to(viewer=viewer)
+    if subject_type is not None:
+        events = events.filter(subject_type=subject_type)
+    if subject_id is not None:
+        events = events.filter(subject_id=subject_id)
+    if kind is not None:
+        events = events.filter(kind=kind)
+    return events

@@ -108,6 +108,25 @@ def events_of(*, viewer: User | None, subject_type: str, subject_id: str | int) 
     return events_visible_to(viewer=viewer).filter(subject_type=subject_type, subject_id=str(subject_id))
 
 
+def organisation_by_slug(*, slug: str) -> Organisation:
+    """An organisation's public profile by its short name (the web pages' address for it)."""
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise OrganisationNotFound()
+    return organisation
+
+
+def organisations_by_id(*, ids: list[int | None]) -> dict[int, Organisation]:
+    """Public profiles of several organisations at once, for naming them in a timeline."""
+    wanted = {i for i in ids if i is not None}
+    return {o.pk: o for o in Organisation.objects.filter(pk__in=wanted)} if wanted else {}
+
+
+def events_of_organisation(*, viewer: User | None, organisation: Organisation) -> QuerySet[Event]:
+    """An organisation's (or venture's) timeline as the viewer may read it."""
+    return events_visible_to(viewer=viewer).filter(organisation_id=organisation.pk)
+
+
 # Single objects and filtered timelines for the API ---------------------------------------------------------------
 
 from makercloud.accounts.errors import InvitationNotFound, MembershipNotFound, TokenNotFound  # noqa: E402

@@ -323,14 +323,7 @@ def organisation_invitations(request: HttpRequest, organisation_id: Id) -> Any:
     )
 
 
-@router.delete("/invitations/{invitation_id}", response={204: None}, auth=requires("organisations:write"),
-               tags=["organisations"], summary="Withdraw an invitation")
-def invitation_withdraw(request: HttpRequest, invitation_id: Id) -> Any:
-    """Withdraw an invitation that has not been accepted. Managers of its organisation only."""
-    services.invitation_revoke(actor=caller(request), invitation=selectors.invitation_get(invitation_id=invitation_id))
-    return Status(204, None)
-
-
+# Registered before /invitations/{invitation_id}: Django tries URL patterns in order.
 @router.post("/invitations/accept", response={201: MembershipOut, **responses(409)},
              auth=requires("organisations:write"), tags=["organisations"], summary="Accept an invitation")
 def invitation_accept(request: HttpRequest, body: AcceptIn) -> Any:
@@ -340,6 +333,14 @@ def invitation_accept(request: HttpRequest, body: AcceptIn) -> Any:
     `invalid-invitation`.
     """
     return Status(201, services.invitation_accept(actor=caller(request), token=body.token))
+
+
+@router.delete("/invitations/{invitation_id}", response={204: None}, auth=requires("organisations:write"),
+               tags=["organisations"], summary="Withdraw an invitation")
+def invitation_withdraw(request: HttpRequest, invitation_id: Id) -> Any:
+    """Withdraw an invitation that has not been accepted. Managers of its organisation only."""
+    services.invitation_revoke(actor=caller(request), invitation=selectors.invitation_get(invitation_id=invitation_id))
+    return Status(204, None)
 
 
 @router.post("/organisations/{organisation_id}/leave", response={204: None, **responses(409)},

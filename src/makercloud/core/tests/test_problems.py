@@ -98,7 +98,8 @@ def test_a_content_length_that_is_not_a_number_is_no_500(signed_in: Client) -> N
 
 
 def test_nul_characters_are_refused_before_the_database(signed_in: Client) -> None:
-    response = signed_in.post("/api/v1/ventures", {**VENTURE, "name": "Cool\x00Fridge"}, content_type="application/json")
+    response = signed_in.post("/api/v1/ventures", {**VENTURE, "name": "Cool\x00Fridge"},
+                              content_type="application/json")
     body = assert_problem(response, 422, "validation")
     assert body["errors"][0]["loc"] == ["body", "name"]
 

@@ -58,6 +58,9 @@ class UserAdmin(BaseUserAdmin):
                                                  "password2")}),
     )
 
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
 
 class OrganisationMembershipInline(admin.TabularInline):
     model = Membership

@@ -100,7 +100,11 @@ class InvitationForm(forms.Form):
         label=_("Role"),
         choices=[(Role.MEMBER, Role.MEMBER.label), (Role.ADMIN, Role.ADMIN.label), (Role.OWNER, Role.OWNER.label)],
         initial=Role.MEMBER,
+        required=False,
     )
+
+    def clean_role(self) -> str:
+        return self.cleaned_data.get("role") or Role.MEMBER
 
 
 class VerificationForm(forms.Form):

@@ -222,6 +222,8 @@ def organisation_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @pages_for_domain_errors
 def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = selectors.organisation_by_slug(slug=slug)
+    if not selectors.can_manage(person=request.user, organisation=organisation):  # type: ignore[arg-type]
+        raise PageForbidden(_("Only the organisation's owners and administrators may invite people."))
     form = forms.InvitationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter a valid e-mail address to invite."))

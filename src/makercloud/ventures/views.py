@@ -19,7 +19,8 @@ PAGE_SIZE = 24
 
 
 def venture_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.ventures_public(), PAGE_SIZE).get_page(request.GET.get("page"))
+    ventures = selectors.ventures_public().order_by("-founded_at", "-id")
+    page = Paginator(ventures, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ventures/list.html", {"page": page})
 
 

@@ -37,7 +37,9 @@ class CursorPage(PaginationBase):
 
     class Input(Schema):
         limit: int = Field(50, ge=1, le=200, description="How many items, at most 200.")
-        cursor: str | None = Field(None, max_length=40, description="The next_cursor of the previous page.")
+        cursor: str | None = Field(
+            None, max_length=40, pattern=r"^[A-Za-z0-9_-]*$", description="The next_cursor of the previous page."
+        )
 
     class Output(Schema):
         items: list[Any]

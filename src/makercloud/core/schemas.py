@@ -30,7 +30,7 @@ def _email(value: str) -> str:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL)]
 LongText = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
-Email = Annotated[str, Field(max_length=254, pattern=NO_NUL), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email)]
 
 
 class MoneyOut(Schema):

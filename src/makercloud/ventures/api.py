@@ -1,7 +1,7 @@
 """Ventures on the HTTP API: the public directory, founding, changing, members and invitations."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -14,13 +14,13 @@ from makercloud.accounts.auth import caller, optional, requires
 from makercloud.accounts.models import VerificationStatus
 from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
-from makercloud.core.schemas import Email, Id, Input, LongText, Name
+from makercloud.core.schemas import NO_NUL, Email, Id, Input, Name
 from makercloud.ventures import selectors, services
 from makercloud.ventures.models import Origin, Venture
 
 router = Router(tags=["ventures"])
 
-Mission = LongText
+Mission = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
 
 
 class VentureOut(Schema):

@@ -1,3 +1,5 @@
+import os
+import time
 import uuid
 
 from django.conf import settings
@@ -5,6 +7,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from makercloud.accounts.models import Organisation
+
+
+def invocation_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): time-ordered, so the primary key is also the history's order and its cursor."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & (2**62 - 1)
+    return uuid.UUID(int=value)
 
 
 class DeviceModel(models.Model):
@@ -52,7 +62,7 @@ class Device(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="devices",
     )
-    claim_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    claim_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     created_at = models.DateTimeField(_("provisioned"), auto_now_add=True)
     # The twin.
@@ -60,6 +70,7 @@ class Device(models.Model):
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     desired = models.JSONField(_("desired state"), default=dict, blank=True)
     desired_version = models.PositiveIntegerField(_("desired version"), default=0)
+    desired_at = models.DateTimeField(_("desired state changed"), null=True, blank=True)
     online = models.BooleanField(_("online"), default=False)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
 
@@ -82,7 +93,7 @@ class InvocationStatus(models.TextChoices):
 class Invocation(models.Model):
     """One call of a device action: a row with a state, completed by the device's reply or by its deadline."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=invocation_id, editable=False)
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="invocations")
     action = models.CharField(_("action"), max_length=120)
     input = models.JSONField(_("input"), null=True, blank=True)
@@ -107,7 +118,10 @@ class Invocation(models.Model):
                 name="invocation_idempotency",
             )
         ]
-        indexes = [models.Index(fields=["status", "deadline_at"], name="invocation_due")]
+        indexes = [
+            models.Index(fields=["status", "deadline_at"], name="invocation_due"),
+            models.Index(fields=["device", "-id"], name="invocation_history"),
+        ]
         verbose_name = _("invocation")
         verbose_name_plural = _("invocations")
 
@@ -126,10 +140,18 @@ class TelemetryPoint(models.Model):
     value = models.JSONField()
 
     class Meta:
-        indexes = [models.Index(fields=["device", "name", "ts"], name="telemetry_series")]
+        indexes = [
+            models.Index(fields=["device", "name", "ts"], name="telemetry_series"),
+            models.Index(fields=["device", "-id"], name="telemetry_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} at {self.ts:%Y-%m-%d %H:%M:%S} ({self.device_id})"
 
 
 class DeviceEvent(models.Model):
+    """One event a device emitted (an affordance of its model's `events`)."""
+
     id = models.BigAutoField(primary_key=True)
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
     ts = models.DateTimeField()
@@ -137,4 +159,10 @@ class DeviceEvent(models.Model):
     data = models.JSONField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["device", "ts"], name="device_event_time")]
+        indexes = [
+            models.Index(fields=["device", "ts"], name="device_event_time"),
+            models.Index(fields=["device", "-id"], name="device_event_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.ts:%Y-%m-%d %H:%M:%S} ({self.device_id})"

@@ -13,6 +13,7 @@ from ninja.schema import NinjaGenerateJsonSchema
 
 from makercloud.accounts.api import router as accounts_router
 from makercloud.core import problems
+from makercloud.devices.api import router as devices_router
 from makercloud.ventures.api import router as ventures_router
 
 DESCRIPTION = """\
@@ -116,3 +117,4 @@ api = MakercloudAPI(
 problems.install(api)
 api.add_router("", accounts_router)
 api.add_router("", ventures_router)
+api.add_router("", devices_router)

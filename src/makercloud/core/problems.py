@@ -6,6 +6,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from ninja import NinjaAPI, Schema
@@ -131,16 +132,22 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap an API view so that a method it does not serve gets a problem, with the Allow header kept."""
 
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
+    def allowed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if isinstance(response, HttpResponseNotAllowed):
             return problem(status=405, type="method-not-allowed", title="Method not allowed",
                            detail=f"{request.method} is not served here; use {response['Allow']}.",
                            headers={"Allow": response["Allow"]})
         return response
 
-    wrapped.csrf_exempt = True  # type: ignore[attr-defined]  # as ninja's own views: auth checks CSRF
-    return wrapped
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return allowed(request, view(request, *args, **kwargs))
+
+    async def wrapped_async(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return allowed(request, await view(request, *args, **kwargs))  # type: ignore[misc]  # an async path
+
+    chosen: Any = wrapped_async if iscoroutinefunction(view) else wrapped
+    chosen.csrf_exempt = True  # as ninja's own views: auth checks CSRF
+    return chosen  # type: ignore[no-any-return]
 
 
 # What each status means on this API, for the OpenAPI document.

@@ -470,14 +470,14 @@ class TelemetryQuery(Schema):
     )
 
 
-class EventOut(Schema):
+class DeviceEventOut(Schema):
     id: int
     ts: datetime
     name: str
     data: Any
 
 
-class EventQuery(Schema):
+class DeviceEventQuery(Schema):
     name: ActionName | None = None
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
@@ -501,9 +501,10 @@ def device_telemetry(request: HttpRequest, device_id: DeviceId, filters: Query[T
     return CursorPage().paginate_queryset(points, page)
 
 
-@router.get("/devices/{device_id}/events", response=list[EventOut], auth=requires(None), summary="A device's events")
+@router.get("/devices/{device_id}/events", response=list[DeviceEventOut], auth=requires(None),
+            summary="A device's events")
 @paginate(CursorPage)
-def device_events(request: HttpRequest, device_id: DeviceId, filters: Query[EventQuery]) -> Any:
+def device_events(request: HttpRequest, device_id: DeviceId, filters: Query[DeviceEventQuery]) -> Any:
     """The events the device emitted, newest first; narrow by `name` and time (`since`, `until`)."""
     device = selectors.device_get(viewer=caller(request), device_id=device_id)
     return selectors.events_of(device=device, name=filters.name, since=filters.since, until=filters.until)

@@ -26,6 +26,7 @@ from makercloud.devices.errors import (
     DeviceModelInUse,
     IdempotencyKeyReused,
     InvalidClaimCode,
+    InvalidThingDescription,
     NotClaimed,
     NotDeviceOwner,
     UnusableDeviceModel,
@@ -70,7 +71,12 @@ def device_model_publish(
     version again changes nothing and returns that version (created=False).
     """
     accounts_selectors.ensure_can_manage(person=actor, organisation=organisation)
-    info = td.validate(document)
+    try:
+        info = td.validate(document)
+    except InvalidThingDescription as error:
+        # Problem details locate errors as a list (RFC 9457 `errors[].loc`): the body, then the JSON path in it.
+        located = [{"loc": ["body", item["loc"]], "msg": item["msg"]} for item in error.errors]
+        raise InvalidThingDescription(error.detail, errors=located) from error
     key = _model_key(info.id or info.title)
     digest = info.content_hash
     Organisation.objects.select_for_update().filter(pk=organisation.pk).first()  # one publisher at a time per org

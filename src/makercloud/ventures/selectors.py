@@ -7,7 +7,12 @@ from makercloud.ventures.models import Venture
 
 def ventures_public() -> QuerySet[Venture]:
     """Every venture is listed publicly, newest first, with its member count."""
-    return Venture.objects.select_related("organisation").annotate(member_count=Count("organisation__memberships"))
+    # A GROUP BY drops Meta.ordering, so the order is stated here.
+    return (
+        Venture.objects.select_related("organisation")
+        .annotate(member_count=Count("organisation__memberships"))
+        .order_by("-founded_at", "-id")
+    )
 
 
 def ventures_of(*, person: User) -> QuerySet[Venture]:

@@ -19,7 +19,7 @@ PAGE_SIZE = 24
 
 
 def venture_list(request: HttpRequest) -> HttpResponse:
-    ventures = selectors.ventures_public().order_by("-founded_at", "-id")
+    ventures = selectors.ventures_public()
     page = Paginator(ventures, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ventures/list.html", {"page": page})
 

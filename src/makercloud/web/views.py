@@ -14,14 +14,14 @@ TIMELINE_PAGE = 30
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    ventures = venture_selectors.ventures_public().order_by("-founded_at", "-id")
+    ventures = venture_selectors.ventures_public()
     return render(request, "web/landing.html", {"ventures": ventures[:6], "venture_count": ventures.count()})
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     person = request.user
-    ventures = venture_selectors.ventures_of(person=person).order_by("-founded_at", "-id")  # type: ignore[arg-type]
+    ventures = venture_selectors.ventures_of(person=person)  # type: ignore[arg-type]
     organisations = accounts_selectors.organisations_of(person=person).filter(  # type: ignore[arg-type]
         kind__in=[OrganisationKind.SUPPLIER, OrganisationKind.INVESTOR]
     )

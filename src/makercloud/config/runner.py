@@ -91,9 +91,13 @@ def _first_operator() -> None:
 
 
 def _broker_config(port: int) -> dict[str, Any]:
+    """Devices and the platform log in and are held to their topics by gateway.auth (DESIGN §5)."""
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        "plugins": {
+            "makercloud.gateway.broker_plugins.DeviceAuthPlugin": {},
+            "makercloud.gateway.broker_plugins.DeviceTopicPlugin": {},
+        },
     }
 
 
@@ -135,6 +139,13 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
             timeout_graceful_shutdown=2,
         )
     )
+    from makercloud.gateway.worker import Gateway, GatewayOptions
+
+    gateway = Gateway(GatewayOptions(presence="timeout" if broker is None else "broker"))
+    gateway_stop = threading.Event()
+    gateway_thread = threading.Thread(target=gateway.run, args=(gateway_stop,), name="gateway", daemon=True)
+    gateway_thread.start()
+
     serving = asyncio.create_task(server.serve(sockets=[web_socket]))
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)
@@ -144,7 +155,7 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
     _say(f"  admin      {url}/admin/")
     _say(f"  MQTT       {settings.MQTT_URL}{'' if broker is None else ' (embedded)'}")
     _say(f"  data       {settings.DATA_DIR}")
-    _say("  gateway    device ingest arrives with the device API; this process will run it")
+    _say(f"  gateway    ingesting devices/+/… as {gateway.options.client_id}")
     _say("Press Ctrl-C to stop.")
 
     await asyncio.wait({serving, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
@@ -152,6 +163,8 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
     server.should_exit = True
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(serving, timeout=STOP_TIMEOUT / 2)
+    gateway_stop.set()
+    await asyncio.to_thread(gateway_thread.join, 1.5)
     if broker is not None:
         with contextlib.suppress(Exception, TimeoutError):
             await asyncio.wait_for(broker.shutdown(), timeout=1)
@@ -241,12 +254,70 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def gateway(args: argparse.Namespace) -> int:
+    """One gateway process (scale-out): ingest until SIGINT/SIGTERM; or just write Mosquitto's files."""
+    from pathlib import Path
+
+    from makercloud.gateway import mosquitto
+    from makercloud.gateway.worker import Gateway, GatewayOptions
+
+    mosquitto_dir = Path(args.mosquitto_dir) if args.mosquitto_dir else None
+    mosquitto_pid = Path(args.mosquitto_pid) if args.mosquitto_pid else None
+    if args.mosquitto_once:
+        if mosquitto_dir is None:
+            print("makercloud: --mosquitto-once needs --mosquitto-dir", file=sys.stderr)
+            return 2
+        mosquitto.mosquitto_files_sync(directory=mosquitto_dir, pid_file=mosquitto_pid)
+        _say(f"Mosquitto password and ACL files are up to date in {mosquitto_dir}")
+        return 0
+    options = GatewayOptions(
+        url=args.mqtt_url, client_id=args.client_id, shared=args.shared, batch_size=args.batch_size,
+        rate=args.rate_limit, burst=args.burst, offline_after=args.offline_after,
+        mosquitto_dir=mosquitto_dir, mosquitto_pid=mosquitto_pid,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _say(f"gateway {options.client_id} ingesting from {args.mqtt_url or settings.MQTT_URL or 'mqtt://127.0.0.1:1883'}")
+    Gateway(options).run(stop)
+    return 0
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """Virtual devices of one model in its venture's sandbox, until SIGINT/SIGTERM."""
+    from makercloud.gateway import simulator
+
+    try:
+        model = simulator.model_find(reference=args.model)
+    except simulator.ModelNotFound as error:
+        print(f"makercloud: {error}", file=sys.stderr)
+        return 2
+    devices = simulator.fleet_provision(model=model, count=args.count)
+    _say(f"{len(devices)} virtual {model.title} devices provisioned in the sandbox; connecting…")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await simulator.fleet_run(
+            devices=devices, document=model.document, rate=args.rate, url=args.mqtt_url, stop=stop, say=_say
+        )
+
+    asyncio.run(main())
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "up":
             return up(args)
         case "serve":
             return serve(args)
+        case "gateway":
+            return gateway(args)
+        case "simulate":
+            return simulate(args)
         case "worker":
             call_command("run_huey", workers=2, worker_type="thread")
             return 0

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from makercloud.gateway import views
 
 app_name = "gateway"
-urlpatterns: list = []
+urlpatterns = [
+    path("emqx/authenticate", views.emqx_authenticate, name="emqx-authenticate"),
+    path("emqx/authorize", views.emqx_authorize, name="emqx-authorize"),
+    path("stats", views.stats, name="stats"),
+]

@@ -1,0 +1,542 @@
+"""The gateway: subscribes as the platform, validates what devices send, writes it in batches (DESIGN §5, §6).
+
+Delivery guarantee. The gateway holds a persistent MQTT session (fixed client id, clean_session=False) and
+acknowledges QoS 1 messages itself (paho `manual_ack`), only after the batch holding their rows is committed. A
+crash therefore loses nothing: the broker redelivers every message it has no PUBACK for. Such a redelivery carries
+the DUP flag and its original packet id; the batch that committed it also recorded (packet id, digest of topic +
+payload) in a `DeliveryBatch` row, in the same transaction, so a redelivered message that is already in the
+database is acknowledged and not written again. (The one case this cannot tell apart: a message with the same
+packet id and byte-identical topic and payload as the previous holder of that packet id, lost in the crash window.)
+
+Everything else is counted, never raised: each rejection lands, per device and reason, in `Rejection` (the
+device's owner sees them) and in the counters (`GatewayStats`, GET /gateway/stats, and a log line).
+"""
+
+import hashlib
+import logging
+import queue
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from makercloud.core import mqtt
+from makercloud.devices import ingest
+from makercloud.devices.models import Device, DeviceModel
+from makercloud.gateway import validation
+from makercloud.gateway.models import DeliveryBatch, RejectionReason
+from makercloud.gateway.presence import presence_drain
+from makercloud.gateway.services import rejections_record, stats_save
+from makercloud.gateway.validation import ModelValidator, Rejected
+
+logger = logging.getLogger(__name__)
+
+TOPICS = ("devices/+/telemetry", "devices/+/reported", "devices/+/events/+", "devices/+/actions/reply")
+SHARE_GROUP = "makercloud"
+KEEP_BATCHES = 200  # delivery batches kept per session; far more than the broker keeps in flight
+DEVICE_TTL = 30.0  # seconds a device's model, owner and enabled flag are cached
+MISSING_TTL = 5.0
+_KEY = struct.Struct("<H8s")
+
+
+@dataclass
+class GatewayOptions:
+    url: str | None = None  # default: settings.MQTT_URL
+    client_id: str = "makercloud-gateway"
+    shared: bool = False  # MQTT 5 shared subscriptions ($share/makercloud/...) for N gateways
+    batch_size: int = 2000
+    batch_wait: float = 0.05  # seconds a batch waits to fill
+    rate: float = 20.0  # messages per second per device, sustained
+    burst: float = 200.0  # ... and in a burst
+    presence: str = "timeout"  # "broker": connect/disconnect notes from an in-process broker
+    offline_after: float = 300.0  # timeout presence: offline when not seen this long
+    stats_every: float = 10.0
+    mosquitto_dir: Path | None = None  # keep Mosquitto's password and ACL files there
+    mosquitto_pid: Path | None = None  # ... and SIGHUP the broker whose pid this file holds
+
+
+@dataclass(slots=True)
+class Message:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    dup: bool
+    received: float  # time.time()
+
+
+@dataclass(slots=True)
+class _Device:
+    organisation_id: int
+    model_id: int
+    enabled: bool
+
+
+@dataclass
+class _Batch:
+    """One batch's worth of rows, and per message what it contributed (to retry one by one if the batch fails)."""
+
+    telemetry: list[ingest.TelemetryRow] = field(default_factory=list)
+    twins: dict[str, ingest.TwinUpdate] = field(default_factory=dict)
+    events: list[ingest.EventRow] = field(default_factory=list)
+    replies: list[ingest.InvocationReply] = field(default_factory=list)
+    rejections: dict[tuple[str, int, str], list[Any]] = field(default_factory=dict)
+
+    def reject(self, device_id: str, organisation_id: int, problem: Rejected, at: datetime) -> None:
+        key = (device_id, organisation_id, problem.reason.value)
+        if key in self.rejections:
+            entry = self.rejections[key]
+            entry[0] += 1
+            entry[1], entry[2] = problem.detail, max(entry[2], at)
+        else:
+            self.rejections[key] = [1, problem.detail, at, at]
+
+    def seen(self, device_id: str, at: datetime, *, reported: dict[str, Any] | None = None) -> None:
+        twin = self.twins.get(device_id)
+        if twin is None:
+            twin = self.twins[device_id] = ingest.TwinUpdate(device_id=device_id, last_seen_at=at, online=True)
+        elif twin.last_seen_at is None or at > twin.last_seen_at:
+            twin.last_seen_at = at
+        if reported is not None:
+            twin.reported = {**(twin.reported or {}), **reported}
+            twin.reported_at = at if twin.reported_at is None else max(at, twin.reported_at)
+
+    def empty(self) -> bool:
+        return not (self.telemetry or self.twins or self.events or self.replies or self.rejections)
+
+
+def _digest(message: Message) -> bytes:
+    return hashlib.blake2b(message.topic.encode() + b"\0" + message.payload, digest_size=8).digest()
+
+
+class _TokenBuckets:
+    def __init__(self, *, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, list[float]] = {}
+
+    def take(self, device_id: str, at: float) -> bool:
+        bucket = self._buckets.get(device_id)
+        if bucket is None:
+            self._buckets[device_id] = [self.burst - 1, at]
+            return True
+        tokens = min(self.burst, bucket[0] + max(0.0, at - bucket[1]) * self.rate)
+        bucket[1] = max(at, bucket[1])
+        if tokens < 1:
+            bucket[0] = tokens
+            return False
+        bucket[0] = tokens - 1
+        return True
+
+
+class Gateway:
+    def __init__(self, options: GatewayOptions | None = None) -> None:
+        self.options = options or GatewayOptions()
+        self.inbox: queue.Queue[Message] = queue.Queue(maxsize=100_000)
+        self.counters: Counter[str] = Counter()
+        self.lag_ms = 0.0
+        self.connected = False
+        self.started_at = timezone.now()
+        self._devices: dict[str, tuple[_Device | None, float]] = {}
+        self._models: dict[int, ModelValidator] = {}
+        self._buckets = _TokenBuckets(rate=self.options.rate, burst=self.options.burst)
+        self._window: dict[int, bytes] = {}  # packet id -> digest of the last committed message with it
+        self._offline_at: dict[str, datetime] = {}
+        self._client: Any = None
+        self._batches_since_prune = 0
+        self._tally = Counter[str]()
+
+    # MQTT ------------------------------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        import paho.mqtt.client as paho
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        options = self.options
+        protocol = paho.MQTTv5 if options.shared else paho.MQTTv311
+        client = mqtt.service_client(
+            client_id=options.client_id, clean_session=False, protocol=protocol, manual_ack=True
+        )
+        client.max_inflight_messages_set(100)
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        address = mqtt.broker_address(options.url)
+        properties = None
+        kwargs: dict[str, Any] = {}
+        if protocol == paho.MQTTv5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 24 * 3600
+            properties.ReceiveMaximum = 65535
+            kwargs = {"clean_start": False, "properties": properties}
+        client.connect_async(address.host, address.port, keepalive=30, **kwargs)
+        client.loop_start()
+        self._client = client
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            logger.error("the broker refused the gateway's connection: %s", reason)
+            return
+        self.connected = True
+        prefix = f"$share/{SHARE_GROUP}/" if self.options.shared else ""
+        client.subscribe([(prefix + topic, 1) for topic in TOPICS])
+        logger.info("gateway %s connected (session present: %s)", self.options.client_id, flags.session_present)
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self.connected = False
+        logger.warning("gateway %s lost the broker (%s); reconnecting", self.options.client_id, reason)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self.inbox.put(Message(message.topic, message.payload, message.mid, message.qos, message.dup, time.time()))
+
+    # Main loop -------------------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Ingest until `stop` is set; then finish the batch in hand and disconnect (unacked messages stay queued)."""
+        self._prepare()
+        self._connect()
+        last_stats = last_sweep = last_files = time.monotonic()
+        try:
+            while not stop.is_set():
+                batch = self._collect(stop)
+                self._handle(batch)
+                now = time.monotonic()
+                if now - last_stats >= self.options.stats_every:
+                    self._report()
+                    last_stats = now
+                if self.options.presence == "timeout" and now - last_sweep >= 30:
+                    self._sweep_offline()
+                    last_sweep = now
+                if self.options.mosquitto_dir and now - last_files >= 10:
+                    self._sync_mosquitto()
+                    last_files = now
+        finally:
+            self._report()
+            if self._client is not None:
+                self._client.disconnect()
+                self._client.loop_stop()
+            connection.close()
+
+    def _prepare(self) -> None:
+        while True:
+            try:
+                close_old_connections()
+                recent = DeliveryBatch.objects.filter(session=self.options.client_id).order_by("-id")[:KEEP_BATCHES]
+                for keys in reversed([bytes(b.keys) for b in recent]):
+                    self._remember(keys)
+                if self.options.presence == "broker":
+                    Device.objects.filter(online=True).update(online=False)
+                if self.options.mosquitto_dir:
+                    self._sync_mosquitto()
+                return
+            except (OperationalError, InterfaceError) as error:
+                logger.warning("gateway waits for the database: %s", error)
+                connection.close()
+                time.sleep(1)
+
+    def _collect(self, stop: threading.Event) -> list[Message]:
+        batch: list[Message] = []
+        try:
+            batch.append(self.inbox.get(timeout=0.25))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.options.batch_wait
+        while len(batch) < self.options.batch_size:
+            try:
+                batch.extend(self._drain(self.options.batch_size - len(batch)))
+                if len(batch) >= self.options.batch_size:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0 or stop.is_set():
+                    break
+                batch.append(self.inbox.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    def _drain(self, most: int) -> list[Message]:
+        out = []
+        for _ in range(most):
+            try:
+                out.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    def _handle(self, messages: list[Message]) -> None:
+        notes = presence_drain()
+        if not messages and not notes:
+            return
+        while True:
+            try:
+                close_old_connections()
+                keys = self._write(messages, notes)
+                break
+            except (OperationalError, InterfaceError) as error:
+                # The database is away: nothing is acknowledged, so nothing is lost; try the same batch again.
+                self.counters["db_retries"] += 1
+                logger.warning("gateway cannot write a batch of %d (%s); retrying", len(messages), error)
+                connection.close()
+                time.sleep(1)
+        if self._client is not None:
+            for message in messages:
+                if message.qos:
+                    self._client.ack(message.mid, message.qos)
+        self._remember(keys)
+        self.counters.update(self._tally)
+        self.counters["received"] += len(messages)
+        self.counters["batches"] += 1
+        if messages:
+            self.lag_ms = (time.time() - messages[0].received) * 1000
+
+    def _remember(self, keys: bytes) -> None:
+        for mid, digest in _KEY.iter_unpack(keys):
+            self._window[mid] = digest
+
+    # One batch -------------------------------------------------------------------------------------------------
+
+    def _write(self, messages: list[Message], notes: dict[str, tuple[bool, datetime]]) -> bytes:
+        """Validate and write one batch in one transaction; returns the delivery keys it committed."""
+        now = timezone.now()
+        self._tally = Counter[str]()
+        self._resolve({m.topic.split("/", 2)[1] for m in messages if m.topic.count("/") >= 2})
+        batch, keys = _Batch(), bytearray()
+        outcomes: list[_Batch | None] = []
+        for message in messages:
+            digest = _digest(message) if message.qos else b""
+            if message.dup and message.qos and self._window.get(message.mid) == digest:
+                self._tally["duplicates"] += 1
+                keys += _KEY.pack(message.mid, digest)
+                continue
+            outcomes.append(self._accept(message, batch, now))
+            if message.qos:
+                keys += _KEY.pack(message.mid, digest)
+        self._presence(batch, notes)
+        try:
+            with transaction.atomic():
+                self._store(batch)
+                DeliveryBatch.objects.create(session=self.options.client_id, keys=bytes(keys))
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError as error:
+            logger.warning("a batch did not fit the database (%s); writing it message by message", error)
+            with transaction.atomic():
+                self._store_one_by_one(outcomes, batch, now)
+                DeliveryBatch.objects.create(session=self.options.client_id, keys=bytes(keys))
+        self._count(batch)
+        self._prune()
+        return bytes(keys)
+
+    def _store(self, batch: _Batch) -> None:
+        ingest.telemetry_write(rows=batch.telemetry)
+        ingest.twins_update(updates=list(batch.twins.values()))
+        if batch.events:
+            ingest.events_write(rows=batch.events)
+        if batch.replies:
+            unmatched = ingest.invocation_replies_apply(replies=batch.replies)
+            for reply in batch.replies:
+                if reply.invocation_id in unmatched:
+                    self._tally["accepted"] -= 1
+                    problem = Rejected(RejectionReason.UNKNOWN_INVOCATION, "no pending invocation with this id")
+                    batch.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
+        rejections_record(counts=batch.rejections)
+
+    def _store_one_by_one(self, outcomes: list[_Batch | None], whole: _Batch, now: datetime) -> None:
+        """The batch failed on some row: store each message alone, and reject those the database refuses."""
+        stored = _Batch(rejections=dict(whole.rejections))
+        for outcome in outcomes:
+            if outcome is None:
+                continue
+            try:
+                with transaction.atomic():
+                    ingest.telemetry_write(rows=outcome.telemetry)
+                    ingest.twins_update(updates=list(outcome.twins.values()))
+                    ingest.events_write(rows=outcome.events)
+                    unmatched = ingest.invocation_replies_apply(replies=outcome.replies)
+            except (OperationalError, InterfaceError):
+                raise
+            except DatabaseError as error:
+                device_id = next(iter(outcome.twins))
+                problem = Rejected(RejectionReason.INVALID_VALUE, f"cannot be stored ({type(error).__name__})")
+                stored.reject(device_id, self._organisation(device_id), problem, now)
+                self._tally["accepted"] -= 1
+                continue
+            stored.telemetry.extend(outcome.telemetry)
+            for reply in outcome.replies:
+                if reply.invocation_id in unmatched:
+                    self._tally["accepted"] -= 1
+                    problem = Rejected(RejectionReason.UNKNOWN_INVOCATION, "no pending invocation with this id")
+                    stored.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
+        # last seen and presence of everyone in the batch (reported states were written with their messages)
+        ingest.twins_update(
+            updates=[
+                ingest.TwinUpdate(device_id=t.device_id, last_seen_at=t.last_seen_at, online=t.online)
+                for t in whole.twins.values()
+            ]
+        )
+        rejections_record(counts=stored.rejections)
+        whole.telemetry, whole.rejections = stored.telemetry, stored.rejections
+
+    def _organisation(self, device_id: str) -> int:
+        device = self._devices[device_id][0]
+        assert device is not None
+        return device.organisation_id
+
+    def _accept(self, message: Message, batch: _Batch, now: datetime) -> _Batch | None:
+        """Validate one message into the batch; returns its own contribution (None if rejected)."""
+        received = datetime.fromtimestamp(message.received, UTC)
+        try:
+            topic = validation.topic_parse(message.topic)
+        except Rejected as problem:
+            self._tally[f"rejected.{problem.reason.value}"] += 1
+            return None
+        cached = self._devices.get(topic.device_id)
+        device = cached[0] if cached else None
+        if device is None:
+            self._tally[f"rejected.{RejectionReason.UNKNOWN_DEVICE.value}"] += 1
+            return None
+        try:
+            if not device.enabled:
+                raise Rejected(RejectionReason.DISABLED)
+            if not self._buckets.take(topic.device_id, message.received):
+                raise Rejected(RejectionReason.RATE_LIMITED, f"over {self.options.rate:g}/s")
+            data = validation.payload_load(message.payload)
+            model = self._model(device.model_id)
+            own = _Batch()
+            if topic.kind == "telemetry":
+                for ts, name, value in validation.telemetry_parse(data, model=model, received=received):
+                    own.telemetry.append(ingest.TelemetryRow(topic.device_id, ts, name, value))
+                own.seen(topic.device_id, received)
+            elif topic.kind == "reported":
+                own.seen(topic.device_id, received, reported=validation.reported_parse(data, model=model))
+            elif topic.kind == "event":
+                ts, payload = validation.event_parse(data, name=topic.event, model=model, received=received)
+                own.events.append(ingest.EventRow(topic.device_id, ts, topic.event[:120], payload))
+                own.seen(topic.device_id, received)
+            else:
+                reply = validation.reply_parse(data)
+                own.replies.append(
+                    ingest.InvocationReply(
+                        topic.device_id, reply.invocation_id, reply.ok, reply.output, reply.error, received
+                    )
+                )
+                own.seen(topic.device_id, received)
+        except Rejected as problem:
+            batch.reject(topic.device_id, device.organisation_id, problem, received)
+            batch.seen(topic.device_id, received)  # a device that talks is online, even if it talks nonsense
+            return None
+        except Exception:  # a bug must cost one message, never the gateway
+            logger.exception("gateway failed on a message from %s", topic.device_id)
+            self._tally["errors"] += 1
+            return None
+        batch.telemetry.extend(own.telemetry)
+        batch.events.extend(own.events)
+        batch.replies.extend(own.replies)
+        twin = own.twins[topic.device_id]
+        batch.seen(topic.device_id, twin.last_seen_at or received, reported=twin.reported)
+        self._tally["accepted"] += 1
+        return own
+
+    def _presence(self, batch: _Batch, notes: dict[str, tuple[bool, datetime]]) -> None:
+        for device_id, (online, at) in notes.items():
+            if online:
+                self._offline_at.pop(device_id, None)
+            else:
+                self._offline_at[device_id] = at
+            twin = batch.twins.setdefault(device_id, ingest.TwinUpdate(device_id=device_id))
+            twin.online = online
+            if online:
+                twin.last_seen_at = max(at, twin.last_seen_at) if twin.last_seen_at else at
+        for device_id, update in batch.twins.items():
+            gone = self._offline_at.get(device_id)
+            if gone and device_id not in notes and update.last_seen_at and update.last_seen_at <= gone:
+                update.online = None  # messages sent before the device disconnected do not bring it back
+
+    def _count(self, batch: _Batch) -> None:
+        self._tally["telemetry_points"] += len(batch.telemetry)
+        for (_device, _org, reason), entry in batch.rejections.items():
+            self._tally[f"rejected.{reason}"] += entry[0]
+
+    def _prune(self) -> None:
+        self._batches_since_prune += 1
+        if self._batches_since_prune < 100:
+            return
+        self._batches_since_prune = 0
+        newest = DeliveryBatch.objects.filter(session=self.options.client_id).order_by("-id").first()
+        if newest is not None:
+            DeliveryBatch.objects.filter(session=self.options.client_id, id__lte=newest.id - KEEP_BATCHES).delete()
+
+    # Devices and models ----------------------------------------------------------------------------------------
+
+    def _resolve(self, device_ids: Iterable[str]) -> None:
+        now = time.monotonic()
+        wanted = [d for d in device_ids if (c := self._devices.get(d)) is None or c[1] < now]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found = {
+                row[0]: _Device(row[1], row[2], row[3])
+                for row in Device.objects.filter(id__in=chunk).values_list(
+                    "id", "organisation_id", "model_id", "enabled"
+                )
+            }
+            for device_id in chunk:
+                device = found.get(device_id)
+                self._devices[device_id] = (device, now + (DEVICE_TTL if device else MISSING_TTL))
+        if len(self._devices) > 200_000:
+            self._devices = {k: v for k, v in self._devices.items() if v[1] >= now}
+
+    def _model(self, model_id: int) -> ModelValidator:
+        model = self._models.get(model_id)
+        if model is None:
+            row = DeviceModel.objects.filter(id=model_id).values_list("document", "content_hash").first()
+            document, content_hash = row if row is not None else ({}, "")
+            model = self._models[model_id] = validation.model_validator(document, content_hash=content_hash)
+        return model
+
+    # Upkeep ----------------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **dict(sorted(self.counters.items())),
+            "pending": self.inbox.qsize(),
+            "lag_ms": round(self.lag_ms, 1),
+            "connected": self.connected,
+        }
+
+    def _report(self) -> None:
+        counters = self.snapshot()
+        logger.info("gateway %s %s", self.options.client_id, " ".join(f"{k}={v}" for k, v in counters.items()))
+        try:
+            stats_save(
+                instance=f"{self.options.client_id}@{socket.gethostname()}",
+                started_at=self.started_at,
+                counters=counters,
+            )
+        except DatabaseError as error:
+            logger.warning("gateway cannot save its stats: %s", error)
+
+    def _sweep_offline(self) -> None:
+        cutoff = timezone.now() - timedelta(seconds=self.options.offline_after)
+        try:
+            Device.objects.filter(online=True, last_seen_at__lt=cutoff).update(online=False)
+        except DatabaseError as error:
+            logger.warning("gateway cannot mark silent devices offline: %s", error)
+
+    def _sync_mosquitto(self) -> None:
+        from makercloud.gateway import mosquitto
+
+        assert self.options.mosquitto_dir is not None
+        try:
+            mosquitto.mosquitto_files_sync(directory=self.options.mosquitto_dir, pid_file=self.options.mosquitto_pid)
+        except (OSError, DatabaseError) as error:
+            logger.warning("gateway cannot update the Mosquitto files: %s", error)

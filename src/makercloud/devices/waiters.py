@@ -1,8 +1,8 @@
 """Waiting for an invocation's result: poll the database with a short back-off, woken early within this process.
 
 The database is the source of truth (DESIGN §6): a waiter always re-reads the row, and polls it on a back-off
-(5 ms doubling to 40 ms) so a reply written by another process is seen promptly. When the reply is written in this
-process (the embedded gateway of `makercloud up`), `wake` cuts the wait short — an optimisation, never a
+(5 ms, 10 ms, then every 15 ms) so a reply written by another process is seen promptly. When the reply is written
+in this process through `services.invocation_complete`, `wake` cuts the wait short — an optimisation, never a
 dependency.
 """
 
@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 FIRST_POLL = 0.005
-LONGEST_POLL = 0.04
+LONGEST_POLL = 0.015
 
 _lock = threading.Lock()
 _waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)

@@ -116,11 +116,3 @@ def form_value(form: forms.Form, schema: dict[str, Any] | None) -> Any:
         return data[SCALAR]
     return {name: value for name, value in data.items() if value is not None and value != ""}
 
-
-class PropertyForms:
-    """One generated form per writable property (the twin's desired state on the device page)."""
-
-    @staticmethod
-    def build(writable: dict[str, dict[str, Any]], *, data: Any = None) -> list[tuple[str, forms.Form]]:
-        return [(name, schema_form({k: v for k, v in spec.items() if k != "forms"}, prefix=f"p-{name}", data=data))
-                for name, spec in writable.items()]

@@ -75,7 +75,7 @@ class JsonParser(Parser):
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType(detail=f"The body was sent as {media_type or 'no content type'}.")
         try:
-            return json.loads(request.body)  # type: ignore[no-any-return]
+            return json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
             raise MalformedBody(detail=str(error)) from error
 
@@ -147,7 +147,7 @@ def method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
 
     chosen: Any = wrapped_async if iscoroutinefunction(view) else wrapped
     chosen.csrf_exempt = True  # as ninja's own views: auth checks CSRF
-    return chosen  # type: ignore[no-any-return]
+    return chosen
 
 
 # What each status means on this API, for the OpenAPI document.
@@ -171,9 +171,13 @@ def responses(*statuses: int) -> dict[int, type[Problem]]:
 
 def install(api: NinjaAPI) -> None:
     api.parser = JsonParser()
-    api.add_exception_handler(Exception, _unexpected)
-    api.add_exception_handler(SuspiciousOperation, _suspicious)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(HttpError, _http)
-    api.add_exception_handler(ValidationError, _validation)
-    api.add_exception_handler(DomainError, _domain)
+    handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+        Exception: _unexpected,
+        SuspiciousOperation: _suspicious,
+        Http404: _not_found,
+        HttpError: _http,
+        ValidationError: _validation,
+        DomainError: _domain,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

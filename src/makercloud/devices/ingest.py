@@ -68,13 +68,23 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _json_text(value: Any) -> str:
+    """JSON text of a value; the common scalars without the json module's machinery."""
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return repr(value)  # finite: the gateway refuses NaN and infinities
+    return _dumps(value)
+
+
 def telemetry_write(*, rows: Sequence[TelemetryRow]) -> int:
     if not rows:
         return 0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(COPY_TELEMETRY) as copy:
             for row in rows:
-                copy.write_row((row.device_id, row.ts, row.name, row.number, _dumps(row.value)))
+                copy.write_row((row.device_id, row.ts, row.name, row.number, _json_text(row.value)))
     else:
         TelemetryPoint.objects.bulk_create(
             [

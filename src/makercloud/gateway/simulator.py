@@ -206,7 +206,7 @@ class VirtualDevice:
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             try:
-                data = json.loads(message.payload)  # type: ignore[arg-type]
+                data = json.loads(message.payload)
             except (TypeError, ValueError):
                 continue
             if not isinstance(data, dict):

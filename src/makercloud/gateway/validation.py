@@ -193,17 +193,18 @@ def _shape(ok: bool, detail: str) -> None:
 
 def telemetry_parse(data: Any, *, model: ModelValidator, received: datetime) -> list[tuple[datetime, str, Any]]:
     """`{"ts"?, "values": {...}}` or a list of those -> (ts, property, value) triples, all valid or none."""
-    entries = data if isinstance(data, list) else [data]
+    entries = data if type(data) is list else [data]
     _shape(0 < len(entries) <= MAX_POINTS, f"between 1 and {MAX_POINTS} entries expected")
     points = []
     for entry in entries:
-        _shape(isinstance(entry, dict) and isinstance(entry.get("values"), dict), 'expected {"values": {…}}')
-        _shape(set(entry) <= {"ts", "values"}, "only ts and values are allowed")
+        values: dict[str, Any] = entry.get("values") if type(entry) is dict else None  # type: ignore[assignment]
+        _shape(type(values) is dict, 'expected {"values": {…}}')
+        _shape(all(key == "values" or key == "ts" for key in entry), "only ts and values are allowed")
+        _shape(bool(values), "values is empty")
         ts = timestamp_parse(entry.get("ts"), received=received)
-        _shape(bool(entry["values"]), "values is empty")
-        if problem := model.values_problem(entry["values"]):
+        if problem := model.values_problem(values):
             raise problem
-        points.extend((ts, name, value) for name, value in entry["values"].items())
+        points += [(ts, name, value) for name, value in values.items()]
     return points
 
 

@@ -74,7 +74,7 @@ def stats(request: HttpRequest) -> JsonResponse:
     if token := _bearer(request):
         pat = accounts_services.token_authenticate(raw=token)
         person = pat.person if pat is not None else None
-    if not accounts_selectors.is_operator(person=person):  # type: ignore[arg-type]
+    if not accounts_selectors.is_operator(person=person):
         return JsonResponse(
             {"type": "permission-denied", "title": "Only operators may see the gateway's stats", "status": 403},
             status=403, content_type="application/problem+json",

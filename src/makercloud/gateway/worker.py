@@ -74,6 +74,17 @@ class Message:
     received: float  # time.time()
 
 
+@dataclass
+class _Prepared:
+    """A validated batch on its way to the writer: its rows, and the delivery keys to commit with them."""
+
+    messages: list[Message]
+    batch: "_Batch"
+    outcomes: list["_Batch | None"]
+    keys: bytes
+    at: datetime
+
+
 @dataclass(slots=True)
 class _Device:
     organisation_id: int
@@ -90,6 +101,7 @@ class _Batch:
     events: list[ingest.EventRow] = field(default_factory=list)
     replies: list[ingest.InvocationReply] = field(default_factory=list)
     rejections: dict[tuple[str, int, str], list[Any]] = field(default_factory=dict)
+    tally: Counter[str] = field(default_factory=Counter)
 
     def reject(self, device_id: str, organisation_id: int, problem: Rejected, at: datetime) -> None:
         key = (device_id, organisation_id, problem.reason.value)
@@ -110,8 +122,6 @@ class _Batch:
             twin.reported = {**(twin.reported or {}), **reported}
             twin.reported_at = at if twin.reported_at is None else max(at, twin.reported_at)
 
-    def empty(self) -> bool:
-        return not (self.telemetry or self.twins or self.events or self.replies or self.rejections)
 
 
 def _digest(message: Message) -> bytes:
@@ -152,7 +162,7 @@ class Gateway:
         self._offline_at: dict[str, datetime] = {}
         self._client: Any = None
         self._batches_since_prune = 0
-        self._tally = Counter[str]()
+        self._pending: dict[int, bytes] = {}  # packet id -> digest, validated but not yet committed
 
     # MQTT ------------------------------------------------------------------------------------------------------
 
@@ -202,14 +212,21 @@ class Gateway:
     # Main loop -------------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Ingest until `stop` is set; then finish the batch in hand and disconnect (unacked messages stay queued)."""
+        """Ingest until `stop` is set; then finish the batches in hand and disconnect (unacked messages stay queued).
+
+        Two threads: this one validates a batch while the writer commits (and then acknowledges) the previous one.
+        """
         self._prepare()
         self._connect()
+        handoff: queue.Queue[_Prepared | None] = queue.Queue(maxsize=1)
+        writer = threading.Thread(target=self._write_loop, args=(handoff,), name="gateway-writer", daemon=True)
+        writer.start()
         last_stats = last_sweep = last_files = time.monotonic()
         try:
-            while not stop.is_set():
-                batch = self._collect(stop)
-                self._handle(batch)
+            while not stop.is_set() and writer.is_alive():
+                prepared = self._validate(self._collect(stop))
+                if prepared is not None:
+                    handoff.put(prepared)
                 now = time.monotonic()
                 if now - last_stats >= self.options.stats_every:
                     self._report()
@@ -221,19 +238,34 @@ class Gateway:
                     self._sync_mosquitto()
                     last_files = now
         finally:
+            handoff.put(None)
+            writer.join(timeout=30)
             self._report()
             if self._client is not None:
                 self._client.disconnect()
                 self._client.loop_stop()
             connection.close()
 
+    def _write_loop(self, handoff: "queue.Queue[_Prepared | None]") -> None:
+        try:
+            while (prepared := handoff.get()) is not None:
+                self._commit(prepared)
+        finally:
+            connection.close()
+
+    def _handle(self, messages: list[Message]) -> None:
+        """Validate and commit one batch in this thread."""
+        prepared = self._validate(messages)
+        if prepared is not None:
+            self._commit(prepared)
+
     def _prepare(self) -> None:
         while True:
             try:
                 close_old_connections()
                 recent = DeliveryBatch.objects.filter(session=self.options.client_id).order_by("-id")[:KEEP_BATCHES]
-                for keys in reversed([bytes(b.keys) for b in recent]):
-                    self._remember(keys)
+                for batch in reversed(list(recent)):
+                    self._remember(bytes(batch.keys))
                 if self.options.presence == "broker":
                     Device.objects.filter(online=True).update(online=False)
                 if self.options.mosquitto_dir:
@@ -273,87 +305,122 @@ class Gateway:
                 break
         return out
 
-    def _handle(self, messages: list[Message]) -> None:
-        notes = presence_drain()
-        if not messages and not notes:
-            return
-        while True:
-            try:
-                close_old_connections()
-                keys = self._write(messages, notes)
-                break
-            except (OperationalError, InterfaceError) as error:
-                # The database is away: nothing is acknowledged, so nothing is lost; try the same batch again.
-                self.counters["db_retries"] += 1
-                logger.warning("gateway cannot write a batch of %d (%s); retrying", len(messages), error)
-                connection.close()
-                time.sleep(1)
-        if self._client is not None:
-            for message in messages:
-                if message.qos:
-                    self._client.ack(message.mid, message.qos)
-        self._remember(keys)
-        self.counters.update(self._tally)
-        self.counters["received"] += len(messages)
-        self.counters["batches"] += 1
-        if messages:
-            self.lag_ms = (time.time() - messages[0].received) * 1000
-
     def _remember(self, keys: bytes) -> None:
+        """Committed: these (packet id, digest) pairs are in the database now."""
         for mid, digest in _KEY.iter_unpack(keys):
             self._window[mid] = digest
+            if self._pending.get(mid) == digest:
+                del self._pending[mid]
+
+    def _already_stored(self, message: Message, digest: bytes) -> bool:
+        """A redelivery of a message that is committed, or in the batch the writer is committing right now."""
+        return message.dup and (self._window.get(message.mid) == digest or self._pending.get(message.mid) == digest)
 
     # One batch -------------------------------------------------------------------------------------------------
 
-    def _write(self, messages: list[Message], notes: dict[str, tuple[bool, datetime]]) -> bytes:
-        """Validate and write one batch in one transaction; returns the delivery keys it committed."""
+    def _validate(self, messages: list[Message]) -> _Prepared | None:
+        notes = presence_drain()
+        if not messages and not notes:
+            return None
+        while True:
+            try:
+                return self._validate_once(messages, notes)
+            except (OperationalError, InterfaceError) as error:
+                self.counters["db_retries"] += 1
+                logger.warning("gateway cannot look up devices (%s); retrying", error)
+                connection.close()
+                time.sleep(1)
+
+    def _validate_once(self, messages: list[Message], notes: dict[str, tuple[bool, datetime]]) -> _Prepared:
         now = timezone.now()
-        self._tally = Counter[str]()
+        close_old_connections()
         self._resolve({m.topic.split("/", 2)[1] for m in messages if m.topic.count("/") >= 2})
         batch, keys = _Batch(), bytearray()
         outcomes: list[_Batch | None] = []
         for message in messages:
             digest = _digest(message) if message.qos else b""
-            if message.dup and message.qos and self._window.get(message.mid) == digest:
-                self._tally["duplicates"] += 1
-                keys += _KEY.pack(message.mid, digest)
-                continue
-            outcomes.append(self._accept(message, batch, now))
             if message.qos:
                 keys += _KEY.pack(message.mid, digest)
+            if message.qos and self._already_stored(message, digest):
+                batch.tally["duplicates"] += 1
+                continue
+            outcomes.append(self._accept(message, batch, now))
         self._presence(batch, notes)
+        for mid, digest in _KEY.iter_unpack(keys):
+            self._pending[mid] = digest
+        return _Prepared(messages, batch, outcomes, bytes(keys), now)
+
+    def _commit(self, prepared: _Prepared) -> None:
+        """Write one validated batch in one transaction, then acknowledge its messages."""
+        while True:
+            try:
+                close_old_connections()
+                counts = self._write(prepared)
+                break
+            except (OperationalError, InterfaceError) as error:
+                # The database is away: nothing is acknowledged, so nothing is lost; try the same batch again.
+                self.counters["db_retries"] += 1
+                logger.warning("gateway cannot write a batch of %d (%s); retrying", len(prepared.messages), error)
+                connection.close()
+                time.sleep(1)
+        self._remember(prepared.keys)
+        if self._client is not None:
+            for message in prepared.messages:
+                if message.qos:
+                    self._client.ack(message.mid, message.qos)
+        self.counters.update(counts)
+        self.counters["received"] += len(prepared.messages)
+        self.counters["batches"] += 1
+        if prepared.messages:
+            self.lag_ms = (time.time() - prepared.messages[0].received) * 1000
+
+    def _write(self, prepared: _Prepared) -> Counter[str]:
+        """One transaction: the batch's rows, its rejections and its delivery keys. Returns what to count."""
+        batch = prepared.batch
         try:
             with transaction.atomic():
-                self._store(batch)
-                DeliveryBatch.objects.create(session=self.options.client_id, keys=bytes(keys))
+                rejections, tally = self._store(batch, batch.rejections, batch.tally)
+                DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
+            telemetry = len(batch.telemetry)
         except (OperationalError, InterfaceError):
             raise
         except DatabaseError as error:
             logger.warning("a batch did not fit the database (%s); writing it message by message", error)
             with transaction.atomic():
-                self._store_one_by_one(outcomes, batch, now)
-                DeliveryBatch.objects.create(session=self.options.client_id, keys=bytes(keys))
-        self._count(batch)
+                rejections, tally, telemetry = self._store_one_by_one(prepared.outcomes, batch)
+                DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
+        tally["telemetry_points"] += telemetry
+        for (_device, _organisation, reason), entry in rejections.items():
+            tally[f"rejected.{reason}"] += entry[0]
         self._prune()
-        return bytes(keys)
+        return tally
 
-    def _store(self, batch: _Batch) -> None:
+    def _store(
+        self, batch: _Batch, rejections: dict[tuple[str, int, str], list[Any]], tally: Counter[str]
+    ) -> tuple[dict[tuple[str, int, str], list[Any]], Counter[str]]:
+        """Write a batch's rows; returns its rejections and tally with the replies that found no invocation."""
         ingest.telemetry_write(rows=batch.telemetry)
         ingest.twins_update(updates=list(batch.twins.values()))
         if batch.events:
             ingest.events_write(rows=batch.events)
+        counted = _Batch(rejections={k: list(v) for k, v in rejections.items()}, tally=Counter(tally))
         if batch.replies:
             unmatched = ingest.invocation_replies_apply(replies=batch.replies)
             for reply in batch.replies:
                 if reply.invocation_id in unmatched:
-                    self._tally["accepted"] -= 1
+                    counted.tally["accepted"] -= 1
                     problem = Rejected(RejectionReason.UNKNOWN_INVOCATION, "no pending invocation with this id")
-                    batch.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
-        rejections_record(counts=batch.rejections)
+                    counted.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
+        rejections_record(counts=counted.rejections)
+        return counted.rejections, counted.tally
 
-    def _store_one_by_one(self, outcomes: list[_Batch | None], whole: _Batch, now: datetime) -> None:
+    def _store_one_by_one(
+        self, outcomes: list[_Batch | None], whole: _Batch
+    ) -> tuple[dict[tuple[str, int, str], list[Any]], Counter[str], int]:
         """The batch failed on some row: store each message alone, and reject those the database refuses."""
-        stored = _Batch(rejections=dict(whole.rejections))
+        counted = _Batch(rejections={k: list(v) for k, v in whole.rejections.items()}, tally=Counter(whole.tally))
+        telemetry = 0
+        now = timezone.now()
         for outcome in outcomes:
             if outcome is None:
                 continue
@@ -368,15 +435,15 @@ class Gateway:
             except DatabaseError as error:
                 device_id = next(iter(outcome.twins))
                 problem = Rejected(RejectionReason.INVALID_VALUE, f"cannot be stored ({type(error).__name__})")
-                stored.reject(device_id, self._organisation(device_id), problem, now)
-                self._tally["accepted"] -= 1
+                counted.reject(device_id, self._organisation(device_id), problem, now)
+                counted.tally["accepted"] -= 1
                 continue
-            stored.telemetry.extend(outcome.telemetry)
+            telemetry += len(outcome.telemetry)
             for reply in outcome.replies:
                 if reply.invocation_id in unmatched:
-                    self._tally["accepted"] -= 1
+                    counted.tally["accepted"] -= 1
                     problem = Rejected(RejectionReason.UNKNOWN_INVOCATION, "no pending invocation with this id")
-                    stored.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
+                    counted.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
         # last seen and presence of everyone in the batch (reported states were written with their messages)
         ingest.twins_update(
             updates=[
@@ -384,8 +451,8 @@ class Gateway:
                 for t in whole.twins.values()
             ]
         )
-        rejections_record(counts=stored.rejections)
-        whole.telemetry, whole.rejections = stored.telemetry, stored.rejections
+        rejections_record(counts=counted.rejections)
+        return counted.rejections, counted.tally, telemetry
 
     def _organisation(self, device_id: str) -> int:
         device = self._devices[device_id][0]
@@ -398,53 +465,56 @@ class Gateway:
         try:
             topic = validation.topic_parse(message.topic)
         except Rejected as problem:
-            self._tally[f"rejected.{problem.reason.value}"] += 1
+            batch.tally[f"rejected.{problem.reason.value}"] += 1
             return None
-        cached = self._devices.get(topic.device_id)
+        device_id = topic.device_id
+        cached = self._devices.get(device_id)
         device = cached[0] if cached else None
         if device is None:
-            self._tally[f"rejected.{RejectionReason.UNKNOWN_DEVICE.value}"] += 1
+            batch.tally[f"rejected.{RejectionReason.UNKNOWN_DEVICE.value}"] += 1
             return None
+        own = _Batch()
+        reported = None
         try:
             if not device.enabled:
                 raise Rejected(RejectionReason.DISABLED)
-            if not self._buckets.take(topic.device_id, message.received):
+            if not self._buckets.take(device_id, message.received):
                 raise Rejected(RejectionReason.RATE_LIMITED, f"over {self.options.rate:g}/s")
             data = validation.payload_load(message.payload)
             model = self._model(device.model_id)
-            own = _Batch()
             if topic.kind == "telemetry":
-                for ts, name, value in validation.telemetry_parse(data, model=model, received=received):
-                    own.telemetry.append(ingest.TelemetryRow(topic.device_id, ts, name, value))
-                own.seen(topic.device_id, received)
+                own.telemetry = [
+                    ingest.TelemetryRow(device_id, ts, name, value)
+                    for ts, name, value in validation.telemetry_parse(data, model=model, received=received)
+                ]
             elif topic.kind == "reported":
-                own.seen(topic.device_id, received, reported=validation.reported_parse(data, model=model))
+                reported = validation.reported_parse(data, model=model)
             elif topic.kind == "event":
                 ts, payload = validation.event_parse(data, name=topic.event, model=model, received=received)
-                own.events.append(ingest.EventRow(topic.device_id, ts, topic.event[:120], payload))
-                own.seen(topic.device_id, received)
+                own.events.append(ingest.EventRow(device_id, ts, topic.event[:120], payload))
             else:
                 reply = validation.reply_parse(data)
                 own.replies.append(
                     ingest.InvocationReply(
-                        topic.device_id, reply.invocation_id, reply.ok, reply.output, reply.error, received
+                        device_id, reply.invocation_id, reply.ok, reply.output, reply.error, received
                     )
                 )
-                own.seen(topic.device_id, received)
         except Rejected as problem:
-            batch.reject(topic.device_id, device.organisation_id, problem, received)
-            batch.seen(topic.device_id, received)  # a device that talks is online, even if it talks nonsense
+            batch.reject(device_id, device.organisation_id, problem, received)
+            batch.seen(device_id, received)  # a device that talks is online, even if it talks nonsense
             return None
         except Exception:  # a bug must cost one message, never the gateway
-            logger.exception("gateway failed on a message from %s", topic.device_id)
-            self._tally["errors"] += 1
+            logger.exception("gateway failed on a message from %s", device_id)
+            batch.tally["errors"] += 1
             return None
-        batch.telemetry.extend(own.telemetry)
-        batch.events.extend(own.events)
-        batch.replies.extend(own.replies)
-        twin = own.twins[topic.device_id]
-        batch.seen(topic.device_id, twin.last_seen_at or received, reported=twin.reported)
-        self._tally["accepted"] += 1
+        own.seen(device_id, received, reported=reported)
+        batch.telemetry += own.telemetry
+        if own.events:
+            batch.events += own.events
+        if own.replies:
+            batch.replies += own.replies
+        batch.seen(device_id, received, reported=reported)
+        batch.tally["accepted"] += 1
         return own
 
     def _presence(self, batch: _Batch, notes: dict[str, tuple[bool, datetime]]) -> None:
@@ -461,11 +531,6 @@ class Gateway:
             gone = self._offline_at.get(device_id)
             if gone and device_id not in notes and update.last_seen_at and update.last_seen_at <= gone:
                 update.online = None  # messages sent before the device disconnected do not bring it back
-
-    def _count(self, batch: _Batch) -> None:
-        self._tally["telemetry_points"] += len(batch.telemetry)
-        for (_device, _org, reason), entry in batch.rejections.items():
-            self._tally[f"rejected.{reason}"] += entry[0]
 
     def _prune(self) -> None:
         self._batches_since_prune += 1

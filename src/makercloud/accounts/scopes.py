@@ -9,5 +9,10 @@ SCOPES = {
     "ventures:read": _("See ventures"),
     "ventures:write": _("Found and change ventures"),
     "events:read": _("Read the event timeline"),
+    "devices:read": _("See devices, their twins, models and invocations"),
+    "devices:control": _("Set desired state and invoke actions on devices"),
+    "devices:manage": _("Publish device models; provision, claim, unbind, disable devices and rotate their secrets"),
+    "telemetry:read": _("Read devices' telemetry and event history"),
+    "events:subscribe": _("Follow devices' live streams"),
 }
 ALL_SCOPES = tuple(SCOPES)

@@ -3,7 +3,13 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from makercloud.accounts.errors import NotOrganisationManager, OrganisationNotFound
+from makercloud.accounts.errors import (
+    InvitationNotFound,
+    MembershipNotFound,
+    NotOrganisationManager,
+    OrganisationNotFound,
+    TokenNotFound,
+)
 from makercloud.accounts.models import (
     MANAGING_ROLES,
     Invitation,
@@ -129,7 +135,6 @@ def events_of_organisation(*, viewer: User | None, organisation: Organisation) -
 
 # Single objects and filtered timelines for the API ---------------------------------------------------------------
 
-from makercloud.accounts.errors import InvitationNotFound, MembershipNotFound, TokenNotFound  # noqa: E402
 
 
 def membership_get(*, organisation: Organisation, membership_id: int) -> Membership:

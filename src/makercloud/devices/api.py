@@ -79,8 +79,9 @@ class AffordanceOut(Schema):
     name: str
     title: str | None = None
     description: str | None = None
-    schema_: dict[str, Any] = Field(..., alias="schema", description="The data schema (property value, action "
-                                    "input, event data).")
+    schema_: dict[str, Any] = Field(
+        ..., alias="schema", description="The data schema (property value, action input, event data)."
+    )
 
 
 class DeviceModelDetail(DeviceModelOut):
@@ -108,18 +109,25 @@ class DeviceModelDetail(DeviceModelOut):
 
 
 class PublishQuery(Schema):
-    retention_days: int | None = Field(None, ge=1, le=3650, description="Telemetry retention; default: the "
-                                       "previous version's, or 30.")
+    retention_days: int | None = Field(
+        None, ge=1, le=3650, description="Telemetry retention; default: the previous version's, or 30."
+    )
 
 
 class DeviceModelPatch(Input):
     retention_days: int = Field(..., ge=1, le=3650)
 
 
-@router.post("/ventures/{venture_id}/device-models", response={200: DeviceModelDetail, 201: DeviceModelDetail},
-             auth=requires(None), summary="Publish a device model")
+@router.post(
+    "/ventures/{venture_id}/device-models",
+    response={200: DeviceModelDetail, 201: DeviceModelDetail},
+    auth=requires("devices:manage"),
+    summary="Publish a device model",
+)
 def device_model_publish(
-    request: HttpRequest, venture_id: Id, query: Query[PublishQuery],
+    request: HttpRequest,
+    venture_id: Id,
+    query: Query[PublishQuery],
     document: dict[str, Any] = Body(..., description="A W3C WoT Thing Description or Thing Model, as is."),  # noqa: B008
 ) -> Any:
     """Publish a Thing Description or Thing Model as the next version of its model (the venture's managers).
@@ -130,40 +138,59 @@ def device_model_publish(
     """
     venture = ventures_selectors.venture_get(venture_id=venture_id)
     model, created = services.device_model_publish(
-        actor=caller(request), organisation=venture.organisation, document=document,
+        actor=caller(request),
+        organisation=venture.organisation,
+        document=document,
         retention_days=query.retention_days,
     )
     return Status(201 if created else 200, model)
 
 
-@router.get("/ventures/{venture_id}/device-models", response=list[DeviceModelOut], auth=requires(None),
-            summary="A venture's device models")
+@router.get(
+    "/ventures/{venture_id}/device-models",
+    response=list[DeviceModelOut],
+    auth=requires("devices:read"),
+    summary="A venture's device models",
+)
 @paginate(CursorPage)
 def device_models_list(request: HttpRequest, venture_id: Id) -> Any:
     """Every version of every device model the venture published, newest first."""
     return selectors.device_models_of(organisation=ventures_selectors.venture_get(venture_id=venture_id).organisation)
 
 
-@router.get("/device-models/{model_id}", response=DeviceModelDetail, auth=requires(None), summary="A device model")
+@router.get(
+    "/device-models/{model_id}", response=DeviceModelDetail, auth=requires("devices:read"), summary="A device model"
+)
 def device_model_get(request: HttpRequest, model_id: Id) -> Any:
     """One version of a device model: its document and its properties, actions and events."""
     return selectors.device_model_get(model_id=model_id)
 
 
-@router.get("/device-models/{model_id}/td", response={200: dict[str, Any]}, auth=requires(None),
-            summary="A device model's Thing Description for devices")
+@router.get(
+    "/device-models/{model_id}/td",
+    response={200: dict[str, Any]},
+    auth=requires("devices:read"),
+    summary="A device model's Thing Description for devices",
+)
 def device_model_td(request: HttpRequest, model_id: Id) -> Any:
     """The Thing Description with makercloud's own MQTT forms: how a device of this model talks to the platform.
 
     Served as `application/td+json`.
     """
     model = selectors.device_model_get(model_id=model_id)
-    return JsonResponse(selectors.device_model_td(model=model), content_type="application/td+json",
-                        json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        selectors.device_model_td(model=model),
+        content_type="application/td+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
-@router.patch("/device-models/{model_id}", response=DeviceModelDetail, auth=requires(None),
-              summary="Change a device model's retention")
+@router.patch(
+    "/device-models/{model_id}",
+    response=DeviceModelDetail,
+    auth=requires("devices:manage"),
+    summary="Change a device model's retention",
+)
 def device_model_update(request: HttpRequest, model_id: Id, body: DeviceModelPatch) -> Any:
     """Change how long telemetry is kept. The document itself never changes: publish a new version instead."""
     return services.device_model_set_retention(
@@ -171,8 +198,12 @@ def device_model_update(request: HttpRequest, model_id: Id, body: DeviceModelPat
     )
 
 
-@router.delete("/device-models/{model_id}", response={204: None, **responses(409)}, auth=requires(None),
-               summary="Withdraw a device model version")
+@router.delete(
+    "/device-models/{model_id}",
+    response={204: None, **responses(409)},
+    auth=requires("devices:manage"),
+    summary="Withdraw a device model version",
+)
 def device_model_withdraw(request: HttpRequest, model_id: Id) -> Any:
     """Withdraw a version no device uses yet. Once a device uses it, it stays (409 `device-model-in-use`)."""
     services.device_model_withdraw(actor=caller(request), model=selectors.device_model_get(model_id=model_id))
@@ -227,8 +258,9 @@ class ProvisionedOut(Schema):
     name: str
     model: ModelRef
     secret: str = Field(..., description="The MQTT password. Shown this once; only a hash is kept.")
-    claim_code: str = Field(..., description="For the appliance's sticker: a user claims it into their home with "
-                            "it. Shown this once.")
+    claim_code: str = Field(
+        ..., description="For the appliance's sticker: a user claims it into their home with it. Shown this once."
+    )
     mqtt: MqttOut
 
 
@@ -251,8 +283,12 @@ class ClaimIn(Input):
     code: str = Field(..., min_length=1, max_length=40, pattern=NO_NUL)
 
 
-@router.post("/ventures/{venture_id}/devices", response={201: ProvisionedOut}, auth=requires(None),
-             summary="Provision a device")
+@router.post(
+    "/ventures/{venture_id}/devices",
+    response={201: ProvisionedOut},
+    auth=requires("devices:manage"),
+    summary="Provision a device",
+)
 def device_provision(request: HttpRequest, venture_id: Id, body: ProvisionIn) -> Any:
     """Create a device of one of the venture's (or the platform's) model versions. The venture's managers only.
 
@@ -260,15 +296,29 @@ def device_provision(request: HttpRequest, venture_id: Id, body: ProvisionIn) ->
     """
     organisation = ventures_selectors.venture_get(venture_id=venture_id).organisation
     device, secret, claim_code = services.device_provision(
-        actor=caller(request), organisation=organisation, model=selectors.device_model_get(model_id=body.model),
-        name=body.name, sandbox=body.sandbox,
+        actor=caller(request),
+        organisation=organisation,
+        model=selectors.device_model_get(model_id=body.model),
+        name=body.name,
+        sandbox=body.sandbox,
     )
     mqtt = {**services.mqtt_endpoint(), "username": device.pk}
-    return Status(201, {"id": device.pk, "name": device.name, "model": device.model, "secret": secret,
-                        "claim_code": claim_code, "mqtt": mqtt})
+    return Status(
+        201,
+        {
+            "id": device.pk,
+            "name": device.name,
+            "model": device.model,
+            "secret": secret,
+            "claim_code": claim_code,
+            "mqtt": mqtt,
+        },
+    )
 
 
-@router.get("/ventures/{venture_id}/devices", response=list[TwinOut], auth=requires(None), summary="A venture's fleet")
+@router.get(
+    "/ventures/{venture_id}/devices", response=list[TwinOut], auth=requires("devices:read"), summary="A venture's fleet"
+)
 @paginate(KeyCursorPage)
 def devices_list(request: HttpRequest, venture_id: Id) -> Any:
     """The venture's devices and their twins. Its members (and operators) only; others see an empty list."""
@@ -276,20 +326,20 @@ def devices_list(request: HttpRequest, venture_id: Id) -> Any:
     return selectors.fleet_of(viewer=caller(request), organisation=organisation)
 
 
-@router.get("/me/devices", response=list[TwinOut], auth=requires(None), summary="My home's devices")
+@router.get("/me/devices", response=list[TwinOut], auth=requires("devices:read"), summary="My home's devices")
 @paginate(KeyCursorPage)
 def home_devices(request: HttpRequest) -> Any:
     """The devices you have claimed into your home."""
     return selectors.home_of(person=caller(request))
 
 
-@router.post("/devices/claim", response=TwinOut, auth=requires(None), summary="Claim a device")
+@router.post("/devices/claim", response=TwinOut, auth=requires("devices:manage"), summary="Claim a device")
 def device_claim(request: HttpRequest, body: ClaimIn) -> Any:
     """Claim an appliance into your home with the code on its sticker. One home at a time (409 `already-claimed`)."""
     return services.device_claim(actor=caller(request), code=body.code)
 
 
-@router.get("/devices/{device_id}", response=TwinOut, auth=requires(None), summary="A device's twin")
+@router.get("/devices/{device_id}", response=TwinOut, auth=requires("devices:read"), summary="A device's twin")
 def device_get(request: HttpRequest, device_id: DeviceId) -> Any:
     """The device's twin: reported and desired state, desired version, delta, online and last seen.
 
@@ -298,7 +348,9 @@ def device_get(request: HttpRequest, device_id: DeviceId) -> Any:
     return selectors.device_get(viewer=caller(request), device_id=device_id)
 
 
-@router.patch("/devices/{device_id}/desired", response=TwinOut, auth=requires(None), summary="Set desired state")
+@router.patch(
+    "/devices/{device_id}/desired", response=TwinOut, auth=requires("devices:control"), summary="Set desired state"
+)
 def device_set_desired(request: HttpRequest, device_id: DeviceId, body: DesiredIn) -> Any:
     """Change the desired state: writable properties only, each value checked against its schema.
 
@@ -310,8 +362,12 @@ def device_set_desired(request: HttpRequest, device_id: DeviceId, body: DesiredI
     return services.device_set_desired(actor=user, device=device, state=body.state)
 
 
-@router.post("/devices/{device_id}/secret", response={201: SecretOut}, auth=requires(None),
-             summary="Rotate a device's secret")
+@router.post(
+    "/devices/{device_id}/secret",
+    response={201: SecretOut},
+    auth=requires("devices:manage"),
+    summary="Rotate a device's secret",
+)
 def device_rotate_secret(request: HttpRequest, device_id: DeviceId) -> Any:
     """A new MQTT password for the device, shown this once. The venture's managers only."""
     user = caller(request)
@@ -319,7 +375,9 @@ def device_rotate_secret(request: HttpRequest, device_id: DeviceId) -> Any:
     return Status(201, {"id": device.pk, "secret": services.device_rotate_secret(actor=user, device=device)})
 
 
-@router.post("/devices/{device_id}/disable", response=TwinOut, auth=requires(None), summary="Disable a device")
+@router.post(
+    "/devices/{device_id}/disable", response=TwinOut, auth=requires("devices:manage"), summary="Disable a device"
+)
 def device_disable(request: HttpRequest, device_id: DeviceId) -> Any:
     """The broker refuses it and actions are refused until it is enabled again. The venture's managers only."""
     user = caller(request)
@@ -327,7 +385,9 @@ def device_disable(request: HttpRequest, device_id: DeviceId) -> Any:
     return services.device_set_enabled(actor=user, device=device, enabled=False)
 
 
-@router.post("/devices/{device_id}/enable", response=TwinOut, auth=requires(None), summary="Enable a device")
+@router.post(
+    "/devices/{device_id}/enable", response=TwinOut, auth=requires("devices:manage"), summary="Enable a device"
+)
 def device_enable(request: HttpRequest, device_id: DeviceId) -> Any:
     """Let a disabled device connect and act again. The venture's managers only."""
     user = caller(request)
@@ -335,8 +395,12 @@ def device_enable(request: HttpRequest, device_id: DeviceId) -> Any:
     return services.device_set_enabled(actor=user, device=device, enabled=True)
 
 
-@router.post("/devices/{device_id}/unbind", response={200: TwinOut, **responses(409)}, auth=requires(None),
-             summary="Unbind a device from its home")
+@router.post(
+    "/devices/{device_id}/unbind",
+    response={200: TwinOut, **responses(409)},
+    auth=requires("devices:manage"),
+    summary="Unbind a device from its home",
+)
 def device_unbind(request: HttpRequest, device_id: DeviceId) -> Any:
     """Release the device from its home: its owner, or the venture's managers. Its claim code works again."""
     user = caller(request)
@@ -364,8 +428,12 @@ class InvokeIn(Input):
 
 
 class InvokeQuery(Schema):
-    wait: float = Field(0, ge=0, le=MAX_WAIT, description="Wait up to this many seconds (at most 30) for the "
-                        "device's reply before answering.")
+    wait: float = Field(
+        0,
+        ge=0,
+        le=MAX_WAIT,
+        description="Wait up to this many seconds (at most 30) for the device's reply before answering.",
+    )
 
 
 class InvocationFilter(Schema):
@@ -383,9 +451,12 @@ def _expired(invocation: Invocation) -> Invocation:
     return services.invocation_expire_if_due(invocation=invocation)
 
 
-@router.post("/devices/{device_id}/actions/{action}",
-             response={200: InvocationOut, 201: InvocationOut, **responses(409)}, auth=requires(None),
-             summary="Invoke a device action")
+@router.post(
+    "/devices/{device_id}/actions/{action}",
+    response={200: InvocationOut, 201: InvocationOut, **responses(409)},
+    auth=requires("devices:control"),
+    summary="Invoke a device action",
+)
 async def invocation_request(
     request: HttpRequest, device_id: DeviceId, action: ActionName, body: InvokeIn, query: Query[InvokeQuery]
 ) -> Any:
@@ -419,15 +490,21 @@ async def _wait(invocation: Invocation, seconds: float) -> Invocation:
     return await sync_to_async(_expired)(invocation)
 
 
-@router.get("/invocations/{invocation_id}", response=InvocationOut, auth=requires(None), summary="An invocation")
+@router.get(
+    "/invocations/{invocation_id}", response=InvocationOut, auth=requires("devices:read"), summary="An invocation"
+)
 def invocation_get(request: HttpRequest, invocation_id: UUID) -> Any:
     """Where an invocation stands; one past its deadline without a reply reads as `timeout`."""
     invocation = selectors.invocation_get(viewer=caller(request), invocation_id=str(invocation_id))
     return services.invocation_expire_if_due(invocation=invocation)
 
 
-@router.get("/devices/{device_id}/invocations", response=list[InvocationOut], auth=requires(None),
-            summary="A device's invocations")
+@router.get(
+    "/devices/{device_id}/invocations",
+    response=list[InvocationOut],
+    auth=requires("devices:read"),
+    summary="A device's invocations",
+)
 @paginate(KeyCursorPage)
 def invocations_list(request: HttpRequest, device_id: DeviceId, filters: Query[InvocationFilter]) -> Any:
     """Every invocation of the device's actions, newest first; narrow by `action` and `status`."""
@@ -483,10 +560,15 @@ class DeviceEventQuery(Schema):
     until: AwareDatetime | None = None
 
 
-@router.get("/devices/{device_id}/telemetry", response=TelemetryOut, auth=requires(None),
-            summary="A device's telemetry")
-def device_telemetry(request: HttpRequest, device_id: DeviceId, filters: Query[TelemetryQuery],
-              page: Query[CursorPage.Input]) -> Any:
+@router.get(
+    "/devices/{device_id}/telemetry",
+    response=TelemetryOut,
+    auth=requires("telemetry:read"),
+    summary="A device's telemetry",
+)
+def device_telemetry(
+    request: HttpRequest, device_id: DeviceId, filters: Query[TelemetryQuery], page: Query[CursorPage.Input]
+) -> Any:
     """Raw points, newest first, a cursor page at a time — or, with `bucket`, aggregates computed by the database.
 
     Filter by `property` and by time (`since` inclusive, `until` exclusive). Without `since`, aggregates cover the
@@ -494,15 +576,21 @@ def device_telemetry(request: HttpRequest, device_id: DeviceId, filters: Query[T
     """
     device = selectors.device_get(viewer=caller(request), device_id=device_id)
     if filters.bucket:
-        return {"buckets": selectors.telemetry_buckets(
-            device=device, bucket=filters.bucket, name=filters.property, since=filters.since, until=filters.until
-        )}
+        return {
+            "buckets": selectors.telemetry_buckets(
+                device=device, bucket=filters.bucket, name=filters.property, since=filters.since, until=filters.until
+            )
+        }
     points = selectors.telemetry_of(device=device, name=filters.property, since=filters.since, until=filters.until)
     return CursorPage().paginate_queryset(points, page)
 
 
-@router.get("/devices/{device_id}/events", response=list[DeviceEventOut], auth=requires(None),
-            summary="A device's events")
+@router.get(
+    "/devices/{device_id}/events",
+    response=list[DeviceEventOut],
+    auth=requires("telemetry:read"),
+    summary="A device's events",
+)
 @paginate(CursorPage)
 def device_events(request: HttpRequest, device_id: DeviceId, filters: Query[DeviceEventQuery]) -> Any:
     """The events the device emitted, newest first; narrow by `name` and time (`since`, `until`)."""
@@ -510,9 +598,12 @@ def device_events(request: HttpRequest, device_id: DeviceId, filters: Query[Devi
     return selectors.events_of(device=device, name=filters.name, since=filters.since, until=filters.until)
 
 
-
-
-@router.get("/devices/{device_id}/stream", response={200: None}, auth=requires(None), summary="A device's live stream")
+@router.get(
+    "/devices/{device_id}/stream",
+    response={200: None},
+    auth=requires("events:subscribe"),
+    summary="A device's live stream",
+)
 async def device_stream(request: HttpRequest, device_id: DeviceId) -> HttpResponse:
     """Server-Sent Events: the device's telemetry, events and twin changes as they happen.
 
@@ -525,7 +616,7 @@ async def device_stream(request: HttpRequest, device_id: DeviceId) -> HttpRespon
     return _sse(request, [device.pk])
 
 
-@router.get("/me/home/stream", response={200: None}, auth=requires(None), summary="My home's live stream")
+@router.get("/me/home/stream", response={200: None}, auth=requires("events:subscribe"), summary="My home's live stream")
 async def home_stream(request: HttpRequest) -> HttpResponse:
     """Server-Sent Events for every device in your home, as `GET /devices/{id}/stream` describes them."""
     ids = await sync_to_async(lambda: list(selectors.home_of(person=caller(request)).values_list("pk", flat=True)))()
@@ -534,8 +625,11 @@ async def home_stream(request: HttpRequest) -> HttpResponse:
 
 def _sse(request: HttpRequest, device_ids: list[str]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        streams.sse(device_ids, last_event_id=request.headers.get("Last-Event-ID", ""),
-                    lifetime=streams.LIFETIME_SECONDS if hasattr(request, "scope") else 0),
+        streams.sse(
+            device_ids,
+            last_event_id=request.headers.get("Last-Event-ID", ""),
+            lifetime=streams.LIFETIME_SECONDS if hasattr(request, "scope") else 0,
+        ),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"

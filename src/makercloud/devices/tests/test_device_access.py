@@ -105,3 +105,17 @@ def test_the_claim_code_is_stored_only_as_a_hash(provisioned: tuple[Device, str,
     device, _secret, code = provisioned
     assert code not in str(Device.objects.filter(pk=device.pk).values().first())
     assert device.claim_code_hash == services._sha256(services.normalise_claim_code(code))
+
+
+def test_a_token_reaches_devices_only_within_its_scopes(
+    maker: User, bearer_for: Callable[..., dict[str, str]], device: Device
+) -> None:
+    reader = bearer_for(maker, scopes=["devices:read"])
+    assert Client().get(f"/api/v1/devices/{device.pk}", headers=reader).status_code == 200
+    telemetry = Client().get(f"/api/v1/devices/{device.pk}/telemetry", headers=reader)
+    control = Client().patch(f"/api/v1/devices/{device.pk}/desired", {"state": {"brightness": 5}},
+                             content_type="application/json", headers=reader)
+    assert telemetry.status_code == control.status_code == 403
+    assert control.json()["type"].endswith("/insufficient-scope") and "devices:control" in control.json()["detail"]
+    device.refresh_from_db()
+    assert device.desired == {}

@@ -107,7 +107,7 @@ class InvitationAdmin(admin.ModelAdmin):
                     "revoked_at"]
     list_filter = ["role", "organisation__kind"]
     search_fields = ["email", "organisation__name"]
-    fields = ["organisation", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    fields = ("organisation", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -118,7 +118,7 @@ class InvitationAdmin(admin.ModelAdmin):
 class PersonalAccessTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "person", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
     search_fields = ["name", "prefix", "person__email"]
-    fields = ["person", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    fields = ("person", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -191,7 +191,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
     context = {
         **organisation_panel(request, organisation),
-        "entries": describe(list(selectors.events_of_organisation(viewer=viewer, organisation=organisation)[:20])),  # type: ignore[arg-type]
+        "entries": describe(list(selectors.events_of_organisation(viewer=viewer, organisation=organisation)[:20])),
         "verification_form": forms.VerificationForm(),
     }
     return render(request, "accounts/organisation_detail.html", context)
@@ -323,7 +323,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation.html", {"problem": explain(error)}, status=404)
     if request.method == "POST" and request.user.is_authenticated:
         try:
-            services.invitation_accept(actor=request.user, token=token)  # type: ignore[arg-type]
+            services.invitation_accept(actor=request.user, token=token)
         except DomainError as error:
             messages.error(request, explain(error))
         else:
@@ -337,7 +337,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         state = "withdrawn"
     elif found.expires_at <= now:
         state = "expired"
-    elif request.user.is_authenticated and request.user.email.lower() != found.email.lower():  # type: ignore[union-attr]
+    elif request.user.is_authenticated and request.user.email.lower() != found.email.lower():
         state = "wrong-address"
     else:
         state = "open"

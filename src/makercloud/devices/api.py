@@ -12,7 +12,7 @@ from uuid import UUID
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import AwareDatetime
@@ -604,7 +604,7 @@ def device_events(request: HttpRequest, device_id: DeviceId, filters: Query[Devi
     auth=requires("events:subscribe"),
     summary="A device's live stream",
 )
-async def device_stream(request: HttpRequest, device_id: DeviceId) -> HttpResponse:
+async def device_stream(request: HttpRequest, device_id: DeviceId) -> StreamingHttpResponse:
     """Server-Sent Events: the device's telemetry, events and twin changes as they happen.
 
     Each message is an SSE event: `telemetry` (`{device, id, ts, property, value}`), `event`
@@ -617,7 +617,7 @@ async def device_stream(request: HttpRequest, device_id: DeviceId) -> HttpRespon
 
 
 @router.get("/me/home/stream", response={200: None}, auth=requires("events:subscribe"), summary="My home's live stream")
-async def home_stream(request: HttpRequest) -> HttpResponse:
+async def home_stream(request: HttpRequest) -> StreamingHttpResponse:
     """Server-Sent Events for every device in your home, as `GET /devices/{id}/stream` describes them."""
     ids = await sync_to_async(lambda: list(selectors.home_of(person=caller(request)).values_list("pk", flat=True)))()
     return _sse(request, ids)

@@ -3,17 +3,21 @@
 (Thing Description validation errors live beside these; the device-API errors are the ones below.)
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from makercloud.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 class InvalidThingDescription(InvalidInput):
     """A Thing Description or Thing Model that makercloud refuses. `errors` lists each problem as
-    `{"loc": JSON path such as "$.properties.temp.minimum", "msg": what is wrong}`; `detail` names the first."""
+    `{"loc": JSON path such as "$.properties.temp.minimum", "msg": what is wrong}` (re-raised for the API with
+    `loc` as a list, `["body", path]`); `detail` names the first."""
 
     type = "invalid-thing-description"
     title = "The Thing Description is not valid"
 
-    def __init__(self, detail: str = "", *, errors: list[dict[str, str]]) -> None:
+    def __init__(self, detail: str = "", *, errors: Sequence[Mapping[str, Any]]) -> None:
         first = errors[0] if errors else {"loc": "$", "msg": "not valid"}
         super().__init__(detail or f"{first['loc']}: {first['msg']}", errors=errors)
         self.errors = errors

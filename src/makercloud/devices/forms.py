@@ -6,16 +6,21 @@ anything else (arrays, nested objects) a JSON text field. The service checks the
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from makercloud.devices.models import DeviceModel
 
 SCALAR = "value"  # the one field of a form whose schema is not an object
 
 
 class ProvisionForm(forms.Form):
-    model = forms.ModelChoiceField(label=_("Device model"), queryset=None, empty_label=None)  # type: ignore[arg-type]
+    model: "forms.ModelChoiceField[DeviceModel]" = forms.ModelChoiceField(
+        label=_("Device model"), queryset=None, empty_label=None
+    )
     name = forms.CharField(label=_("Name"), max_length=120, help_text=_("For your fleet list, e.g. a serial number."))
     sandbox = forms.BooleanField(label=_("Virtual device (sandbox)"), required=False)
 
@@ -83,11 +88,13 @@ def field_for(name: str, schema: dict[str, Any], *, required: bool) -> forms.Fie
     if kind == "boolean":
         return forms.BooleanField(**{**options, "required": False})
     if kind in ("integer", "number"):
-        limits = {"min_value": schema.get("minimum"), "max_value": schema.get("maximum")}
+        for option, keyword in (("min_value", "minimum"), ("max_value", "maximum")):
+            if isinstance(schema.get(keyword), int | float):
+                options[option] = schema[keyword]
         field_class = forms.IntegerField if kind == "integer" else forms.FloatField
         if kind == "number":
             options["widget"] = forms.NumberInput(attrs={"step": "any"})
-        return field_class(**options, **{k: v for k, v in limits.items() if isinstance(v, int | float)})
+        return field_class(**options)
     if kind == "string":
         return forms.CharField(max_length=schema.get("maxLength"), min_length=schema.get("minLength"), **options)
     return JSONValueField(widget=forms.Textarea(attrs={"rows": 2, "class": "mono"}), **options)

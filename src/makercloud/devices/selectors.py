@@ -8,6 +8,7 @@ Who sees what (the rule every read here applies):
 - published device models are the open platform's documentation: any signed-in person may read them.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -175,7 +176,7 @@ def telemetry_of(
 def telemetry_buckets(
     *, device: Device, bucket: Bucket, name: str | None = None, since: datetime | None = None,
     until: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Mapping[str, Any]]:
     """min/max/avg/count per bucket per property, computed by the database (SQLite and PostgreSQL alike).
 
     min, max and avg are over the numeric values; count is every point in the bucket.
@@ -194,12 +195,10 @@ def telemetry_buckets(
 
 def recent_series(*, device: Device, name: str, limit: int = 60) -> list[tuple[datetime, float]]:
     """The last numeric points of one property, oldest first, for a small chart."""
-    rows = list(
-        TelemetryPoint.objects.filter(device=device, name=name, number__isnull=False)
-        .order_by("-ts").values_list("ts", "number")[:limit]
-    )
-    rows.reverse()
-    return rows
+    rows = TelemetryPoint.objects.filter(device=device, name=name, number__isnull=False).order_by("-ts")
+    series = [(ts, number) for ts, number in rows.values_list("ts", "number")[:limit] if number is not None]
+    series.reverse()
+    return series
 
 
 def events_of(
@@ -227,13 +226,13 @@ def stream_positions(*, device_ids: list[str]) -> tuple[int, int]:
 
 def changes_since(
     *, device_ids: list[str], after_point: int, after_event: int, limit: int = 500
-) -> tuple[list[TelemetryPoint], list[DeviceEvent], list[dict[str, Any]]]:
+) -> tuple[list[TelemetryPoint], list[DeviceEvent], list[Mapping[str, Any]]]:
     """New telemetry points and events after the given ids, and the twins of the devices as they are now."""
     points = list(
         TelemetryPoint.objects.filter(device_id__in=device_ids, id__gt=after_point).order_by("id")[:limit]
     )
     events = list(DeviceEvent.objects.filter(device_id__in=device_ids, id__gt=after_event).order_by("id")[:limit])
-    twins = list(
+    twins: list[Mapping[str, Any]] = list(
         Device.objects.filter(pk__in=device_ids).values(
             "id", "reported", "reported_at", "desired", "desired_version", "online", "last_seen_at", "enabled"
         )

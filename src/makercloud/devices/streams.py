@@ -7,7 +7,7 @@ without ASGI (WSGI cannot hold a response open), a stream sends one round and en
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -37,7 +37,7 @@ def _positions(last_event_id: str) -> tuple[int, int] | None:
     return (point, event) if point >= 0 and event >= 0 else None
 
 
-def twin_message(twin: dict[str, Any]) -> dict[str, Any]:
+def twin_message(twin: Mapping[str, Any]) -> dict[str, Any]:
     missing = object()
     delta = {k: v for k, v in twin["desired"].items() if twin["reported"].get(k, missing) != v}
     return {"id": twin["id"], **{field: twin[field] for field in TWIN_FIELDS}, "delta": delta}

@@ -155,8 +155,9 @@ def device_invoke(request: HttpRequest, device_id: str, action: str) -> HttpResp
         else:
             messages.success(request, _("Sent “%(action)s” to %(name)s.") % {"action": action, "name": device.name})
     else:
+        problems = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
         messages.error(request, _("The input for “%(action)s” is not valid: %(errors)s") % {
-            "action": action, "errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())})
+            "action": action, "errors": problems})
     return redirect(request.POST.get("next") or "devices:device", device_id=device.pk)
 
 

@@ -32,7 +32,7 @@ def venture_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **organisation_panel(request, venture.organisation),
         "venture": venture,
         "entries": describe(list(
-            accounts_selectors.events_of_organisation(viewer=viewer, organisation=venture.organisation)[:20]  # type: ignore[arg-type]
+            accounts_selectors.events_of_organisation(viewer=viewer, organisation=venture.organisation)[:20]
         )),
     }
     return render(request, "ventures/detail.html", context)

@@ -43,7 +43,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def timeline(request: HttpRequest) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
-    events = accounts_selectors.events_visible_to(viewer=viewer)  # type: ignore[arg-type]
+    events = accounts_selectors.events_visible_to(viewer=viewer)
     before = request.GET.get("before", "")
     if before.isdigit():
         events = events.filter(pk__lt=int(before))

@@ -4,7 +4,7 @@
 - twins: reported state, online and last seen coalesced per device by the caller; one UPDATE statement per batch
   on PostgreSQL (all devices at once, in id order), one per device elsewhere;
 - device events: bulk_create;
-- invocation replies: ok/error set only while the invocation is still pending.
+- invocation replies: ok/error set only while the invocation is still pending (devices.services).
 """
 
 import json
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from makercloud.devices.models import DeviceEvent, Invocation, InvocationStatus, TelemetryPoint
+from makercloud.devices.models import DeviceEvent, InvocationStatus, TelemetryPoint
 
 COPY_TELEMETRY = "COPY devices_telemetrypoint (device_id, ts, name, number, value) FROM STDIN"
 
@@ -161,17 +161,17 @@ def events_write(*, rows: Sequence[EventRow]) -> int:
 
 
 def invocation_replies_apply(*, replies: Sequence[InvocationReply]) -> set[str]:
-    """Complete the invocations that are still pending; returns the ids of those that were not (or do not exist)."""
-    unmatched: set[str] = set()
-    for reply in replies:
-        done = Invocation.objects.filter(
-            id=reply.invocation_id, device_id=reply.device_id, status=InvocationStatus.PENDING
-        ).update(
+    """Complete the invocations that are still pending (and before their deadline) through
+    `services.invocation_complete`, which also wakes any `?wait=` caller after commit; returns the ids of the
+    replies that were not taken (late, repeated, foreign or unknown)."""
+    from makercloud.devices import services
+
+    return {
+        reply.invocation_id
+        for reply in replies
+        if not services.invocation_complete(
+            device_id=reply.device_id, invocation_id=reply.invocation_id,
             status=InvocationStatus.OK if reply.ok else InvocationStatus.ERROR,
-            output=reply.output if reply.ok else None,
-            error="" if reply.ok else reply.error[:2000],
-            completed_at=reply.at,
+            output=reply.output if reply.ok else None, error="" if reply.ok else reply.error,
         )
-        if not done:
-            unmatched.add(reply.invocation_id)
-    return unmatched
+    }

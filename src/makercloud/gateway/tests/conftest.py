@@ -105,6 +105,16 @@ class Broker:
     directory: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
+    def restart(self) -> None:
+        """Stop the broker (its clients lose their connections) and start it again on the same port."""
+        assert self.directory is not None and self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        log = (self.directory / "log").open("ab")
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.directory / "mosquitto.conf")], stdout=log,
+                                        stderr=subprocess.STDOUT)
+        wait_listening(self.port)
+
     def reload(self) -> None:
         """Rewrite Mosquitto's password and ACL files from the database and make it read them."""
         assert self.directory is not None and self.process is not None
@@ -115,7 +125,7 @@ class Broker:
 
 @pytest.fixture
 def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[Broker] = []
 
     def start(*, persistence: bool = False) -> Broker:
         directory = tmp_path / f"mosquitto-{len(started)}"
@@ -129,12 +139,15 @@ def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
         )
         log = (directory / "log").open("wb")
         process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        started.append(process)
         wait_listening(port)
-        return Broker(port=port, url=f"mqtt://127.0.0.1:{port}", directory=directory, process=process)
+        broker = Broker(port=port, url=f"mqtt://127.0.0.1:{port}", directory=directory, process=process)
+        started.append(broker)
+        return broker
 
     yield start
-    for process in started:
+    for broker in started:
+        assert broker.process is not None
+        process = broker.process
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)

@@ -183,3 +183,18 @@ def test_a_redelivered_message_already_committed_is_not_written_twice(fleet: Fle
     # the same bytes again without DUP are a new message (a device may repeat itself)
     second._handle([Message(topic, dumps({"values": {"n": 2}}), 9, 1, False, time.time())])
     assert TelemetryPoint.objects.filter(device=device, number=2).count() == 2
+
+
+def test_gateways_with_shared_subscriptions_split_the_stream(fleet: Fleet, start_mosquitto: Any,
+                                                             run_gateway: Any) -> None:
+    device, _ = fleet.device()
+    broker = start_mosquitto()
+    first = run_gateway(broker.url, shared=True, rate=1e9, burst=1e9)
+    second = run_gateway(broker.url, shared=True, rate=1e9, burst=1e9)
+    thermostat = device_client(broker, fleet, device)
+    publish_all(thermostat, [(f"devices/{device.id}/telemetry", dumps({"values": {"n": n}})) for n in range(400)])
+    assert wait_for(lambda: first.counters["accepted"] + second.counters["accepted"] >= 400, timeout=20)
+    thermostat.loop_stop()
+    time.sleep(0.3)
+    assert sorted(TelemetryPoint.objects.filter(device=device).values_list("number", flat=True)) == list(range(400))
+    assert first.counters["accepted"] > 0 and second.counters["accepted"] > 0

@@ -12,6 +12,7 @@ Everything else is counted, never raised: each rejection lands, per device and r
 device's owner sees them) and in the counters (`GatewayStats`, GET /gateway/stats, and a log line).
 """
 
+import contextlib
 import hashlib
 import logging
 import queue
@@ -226,8 +227,12 @@ class Gateway:
         try:
             while not stop.is_set() and writer.is_alive():
                 prepared = self._validate(self._collect(stop))
-                if prepared is not None:
-                    handoff.put(prepared)
+                while prepared is not None and writer.is_alive():
+                    try:
+                        handoff.put(prepared, timeout=1)
+                        prepared = None
+                    except queue.Full:
+                        continue
                 now = time.monotonic()
                 if now - last_stats >= self.options.stats_every:
                     self._report()
@@ -239,7 +244,8 @@ class Gateway:
                     self._sync_mosquitto()
                     last_files = now
         finally:
-            handoff.put(None)
+            with contextlib.suppress(queue.Full):
+                handoff.put(None, timeout=30)
             writer.join(timeout=30)
             self._report()
             if self._client is not None:
@@ -251,6 +257,10 @@ class Gateway:
         try:
             while (prepared := handoff.get()) is not None:
                 self._commit(prepared)
+        except Exception:
+            # A bug, not bad input (that is counted) nor the database (that is retried). Stop ingesting: nothing
+            # of this batch was acknowledged, so the broker redelivers it to the restarted gateway.
+            logger.exception("the gateway's writer failed; the gateway stops")
         finally:
             connection.close()
 
@@ -381,7 +391,8 @@ class Gateway:
         try:
             with transaction.atomic():
                 rejections, tally = self._store(batch, batch.rejections, batch.tally)
-                DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
+                if prepared.keys:
+                    DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
             telemetry = len(batch.telemetry)
         except (OperationalError, InterfaceError):
             raise
@@ -389,7 +400,8 @@ class Gateway:
             logger.warning("a batch did not fit the database (%s); writing it message by message", error)
             with transaction.atomic():
                 rejections, tally, telemetry = self._store_one_by_one(prepared.outcomes, batch)
-                DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
+                if prepared.keys:
+                    DeliveryBatch.objects.create(session=self.options.client_id, keys=prepared.keys)
         tally["telemetry_points"] += telemetry
         for (_device, _organisation, reason), entry in rejections.items():
             tally[f"rejected.{reason}"] += entry[0]

@@ -285,14 +285,15 @@ def gateway(args: argparse.Namespace) -> int:
 
 def simulate(args: argparse.Namespace) -> int:
     """Virtual devices of one model in its venture's sandbox, until SIGINT/SIGTERM."""
+    from makercloud.core.errors import DomainError
     from makercloud.gateway import simulator
 
     try:
         model = simulator.model_find(reference=args.model)
-    except simulator.ModelNotFound as error:
-        print(f"makercloud: {error}", file=sys.stderr)
+        devices = simulator.fleet_provision(model=model, count=args.count)
+    except DomainError as error:
+        print(f"makercloud: {error.detail}", file=sys.stderr)
         return 2
-    devices = simulator.fleet_provision(model=model, count=args.count)
     _say(f"{len(devices)} virtual {model.title} devices provisioned in the sandbox; connecting…")
 
     async def main() -> None:

@@ -19,14 +19,16 @@ from typing import Any
 import aiomqtt
 
 from makercloud.core import mqtt
+from makercloud.core.errors import NotFound
 from makercloud.devices.models import Device, DeviceModel
 from makercloud.gateway.validation import schema_problem
 
 logger = logging.getLogger(__name__)
 
 
-class ModelNotFound(Exception):
-    pass
+class ModelNotFound(NotFound):
+    type = "device-model-not-found"
+    title = "No such device model"
 
 
 def model_find(*, reference: str) -> DeviceModel:

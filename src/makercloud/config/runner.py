@@ -35,8 +35,14 @@ class CannotStart(Exception):
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    """The web server's socket, bound here so that a taken port is reported before anything starts.
+
+    TCP_NODELAY is set on it because asyncio sets it only on sockets it creates itself; Linux hands it on to every
+    accepted connection. Without it a response's body waits ~40 ms for the delayed ACK of its head (Nagle).
+    """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
@@ -113,7 +119,9 @@ def _consumer() -> Any:
     return consumer
 
 
-async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port: int | None) -> None:
+async def _run_up(
+    *, web_socket: socket.socket, host: str, port: int, mqtt_port: int | None, fleets: list[Any] | None = None
+) -> None:
     from amqtt.broker import Broker
 
     loop = asyncio.get_running_loop()
@@ -156,6 +164,9 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
     _say(f"  MQTT       {settings.MQTT_URL}{'' if broker is None else ' (embedded)'}")
     _say(f"  data       {settings.DATA_DIR}")
     _say(f"  gateway    ingesting devices/+/… as {gateway.options.client_id}")
+    appliances = _run_fleets(fleets or [], stop)
+    if fleets:
+        _say(f"  demo       {sum(len(f.devices) for f in fleets)} virtual appliances online")
     _say("Press Ctrl-C to stop.")
 
     await asyncio.wait({serving, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
@@ -163,6 +174,8 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
     server.should_exit = True
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(serving, timeout=STOP_TIMEOUT / 2)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*appliances, return_exceptions=True), timeout=1)
     gateway_stop.set()
     await asyncio.to_thread(gateway_thread.join, 1.5)
     if broker is not None:
@@ -170,13 +183,28 @@ async def _run_up(*, web_socket: socket.socket, host: str, port: int, mqtt_port:
             await asyncio.wait_for(broker.shutdown(), timeout=1)
 
 
+def _run_fleets(fleets: list[Any], stop: asyncio.Event) -> list[asyncio.Task[Any]]:
+    """The demo world's virtual appliances, speaking MQTT to the broker like real ones, until `stop`."""
+    from makercloud.gateway import simulator
+
+    return [
+        asyncio.create_task(
+            simulator.fleet_run(
+                devices=fleet.devices, document=fleet.document, rate=0.2, url=settings.MQTT_URL, stop=stop,
+                say=lambda line: None,
+            )
+        )
+        for fleet in fleets
+    ]
+
+
 def up(args: argparse.Namespace) -> int:
     _say("Applying migrations…")
     call_command("migrate", interactive=False, verbosity=0)
     _first_operator()
-    if args.demo:
-        from makercloud.web import demo
+    from makercloud.web import demo
 
+    if args.demo:
         demo.seed(say=_say)
 
     mqtt_port: int | None = None
@@ -192,7 +220,10 @@ def up(args: argparse.Namespace) -> int:
     consumer = _consumer()
     consumer.start()
     try:
-        asyncio.run(_run_up(web_socket=web_socket, host=args.host, port=args.port, mqtt_port=mqtt_port))
+        fleets = demo.fleets() if args.demo else []
+        asyncio.run(
+            _run_up(web_socket=web_socket, host=args.host, port=args.port, mqtt_port=mqtt_port, fleets=fleets)
+        )
     except CannotStart as error:
         print(f"makercloud: {error}", file=sys.stderr)
         return 1

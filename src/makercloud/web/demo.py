@@ -4,12 +4,18 @@ Seeding is idempotent: each person and organisation is looked up by its e-mail o
 changes nothing. Later capabilities (devices, calls, the ledger) grow this world.
 """
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from makercloud.devices import services as device_services
+from makercloud.devices.models import Device, DeviceModel
 from makercloud.ventures import services as venture_services
 from makercloud.ventures.models import Origin, Venture
 
@@ -81,6 +87,14 @@ ORGANISATIONS = [
 ]
 
 
+# Appliances of the demo world: (venture, model in demo_devices.json, device names, the user whose home has them).
+APPLIANCES = [
+    ("Laundry Lab", "washer", ["Family washer", "Studio washer", "Laundrette washer 1"], "zhao.lei"),
+    ("Cool Air Studio", "aircon", ["Bedroom air conditioner", "Living-room air conditioner"], "maria.garcia"),
+]
+DEVICE_MODELS = json.loads((Path(__file__).with_name("demo_devices.json")).read_text())
+
+
 def _email(handle: str) -> str:
     return f"{handle}@{DEMO_DOMAIN}"
 
@@ -116,7 +130,11 @@ def seed(*, say: Callable[[str], None] = print) -> None:
                 actor=operator, organisation=organisation, approve=True, note="Documents checked"
             )
 
-    say(f"Demo world ready: {len(PEOPLE)} people, {len(VENTURES)} ventures, {len(ORGANISATIONS)} other organisations.")
+    devices = _seed_appliances(people)
+    say(
+        f"Demo world ready: {len(PEOPLE)} people, {len(VENTURES)} ventures, {len(ORGANISATIONS)} other "
+        f"organisations, {devices} virtual appliances."
+    )
     say(
         f"  sign in as {_email('li.wei')} (maker), {_email('sofia.rossi')} (supplier), "
         f"{_email('zhao.lei')} (user) or {_email('operator')} (operator); password {DEMO_PASSWORD}"
@@ -135,3 +153,49 @@ def _add_members(organisation: Organisation, people: list[User]) -> None:
             actor=owner.person, organisation=organisation, email=person.email
         )
         accounts_services.invitation_accept(actor=person, token=token)
+
+
+def _venture_owner(name: str) -> tuple[Venture, User]:
+    venture = Venture.objects.select_related("organisation").get(organisation__name=name)
+    owner = Membership.objects.filter(organisation=venture.organisation, role=Role.OWNER).select_related("person")
+    return venture, owner.order_by("id").first().person  # type: ignore[union-attr]
+
+
+def _seed_appliances(people: dict[str, User]) -> int:
+    """Each venture publishes its device model and provisions sandbox appliances, claimed into a user's home."""
+    count = 0
+    for venture_name, model_name, names, home in APPLIANCES:
+        venture, owner = _venture_owner(venture_name)
+        model, _created = device_services.device_model_publish(
+            actor=owner, organisation=venture.organisation, document=DEVICE_MODELS[model_name]
+        )
+        for name in names:
+            if not Device.objects.filter(organisation=venture.organisation, name=name).exists():
+                _device, _secret, claim_code = device_services.device_provision(
+                    actor=owner, organisation=venture.organisation, model=model, name=name, sandbox=True
+                )
+                device_services.device_claim(actor=people[home], code=claim_code)
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class DemoFleet:
+    """Virtual appliances to run: their model's document and (device id, secret) pairs."""
+
+    document: dict[str, Any]
+    devices: list[tuple[str, str]]
+
+
+@transaction.atomic
+def fleets() -> list[DemoFleet]:
+    """The demo appliances, ready to connect. Secrets are never stored in clear, so each start rotates them."""
+    result = []
+    for venture_name, _model_name, names, _home in APPLIANCES:
+        venture, owner = _venture_owner(venture_name)
+        devices = Device.objects.filter(organisation=venture.organisation, name__in=names, sandbox=True, enabled=True)
+        pairs = [(d.id, device_services.device_rotate_secret(actor=owner, device=d)) for d in devices]
+        if pairs:
+            model: DeviceModel = devices[0].model
+            result.append(DemoFleet(document=model.document, devices=pairs))
+    return result

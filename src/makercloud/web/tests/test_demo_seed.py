@@ -1,12 +1,14 @@
 from makercloud.accounts.models import Membership, Organisation, User
 from makercloud.core.models import Event
+from makercloud.devices.models import Device
+from makercloud.gateway import auth
 from makercloud.ventures.models import Venture
 from makercloud.web import demo
 
 
 def _counts() -> tuple[int, ...]:
     return (User.objects.count(), Organisation.objects.count(), Membership.objects.count(), Venture.objects.count(),
-            Event.objects.count())
+            Device.objects.count(), Event.objects.count())
 
 
 def test_the_demo_world_has_every_role_and_seeding_twice_changes_nothing(db):
@@ -20,3 +22,17 @@ def test_the_demo_world_has_every_role_and_seeding_twice_changes_nothing(db):
     assert operator.check_password(demo.DEMO_PASSWORD) and operator.is_staff
     laundry = Venture.objects.get(organisation__name="Laundry Lab")
     assert laundry.organisation.memberships.count() == 2
+
+
+def test_demo_appliances_live_in_users_homes_and_their_fleet_can_connect(db):
+    demo.seed(say=lambda line: None)
+    home = Device.objects.filter(owner__email="zhao.lei@demo.makercloud.local")
+    assert home.count() == 3 and all(d.sandbox and d.model.title == "Smart washer" for d in home)
+    fleets = demo.fleets()
+    pairs = [pair for fleet in fleets for pair in fleet.devices]
+    assert len(pairs) == Device.objects.count() == 5
+    device_id, secret = pairs[0]
+    assert auth.authenticate(client_id=device_id, username=device_id, password=secret) is not None
+    # Secrets are rotated at each start: the previous one no longer opens the broker.
+    demo.fleets()
+    assert auth.authenticate(client_id=device_id, username=device_id, password=secret) is None

@@ -130,3 +130,15 @@ def test_the_last_owner_cannot_leave_and_is_told_why(
 def test_an_unknown_venture_is_a_404_page(db: object) -> None:
     response = Client().get("/ventures/nothing-here/")
     assert response.status_code == 404 and "There is no such venture." in response.content.decode()
+
+
+def test_members_find_the_ventures_devices_from_its_page_and_strangers_do_not(maker, make_person, client_for):
+    from makercloud.ventures import services
+
+    services.venture_found(actor=maker, name="Laundry Lab", mission="Washers that learn.", origin="employee")
+    fleet = "/ventures/laundry-lab/devices/"
+    assert fleet in client_for(maker).get("/ventures/laundry-lab/").content.decode()
+    assert client_for(maker).get(fleet).status_code == 200
+    stranger = client_for(make_person())
+    assert fleet not in stranger.get("/ventures/laundry-lab/").content.decode()
+    assert stranger.get(fleet).status_code == 404

@@ -238,3 +238,13 @@ def changes_since(
         )
     )
     return points, events, twins
+
+
+def latest_values(*, device: Device, names: list[str]) -> dict[str, tuple[Any, datetime]]:
+    """Each property's most recent telemetry value and its time (one indexed look-up per property)."""
+    latest: dict[str, tuple[Any, datetime]] = {}
+    for name in names:
+        point = TelemetryPoint.objects.filter(device=device, name=name).order_by("-ts").values("value", "ts").first()
+        if point is not None:
+            latest[name] = (point["value"], point["ts"])
+    return latest

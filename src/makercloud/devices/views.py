@@ -211,8 +211,9 @@ def _panel(request: HttpRequest, device: Device) -> dict[str, Any]:
 
 def _live(device: Device) -> dict[str, Any]:
     properties = affordances.properties(device.model)
+    latest = selectors.latest_values(device=device, names=list(properties))
     rows = [
-        {"name": name, "unit": spec.get("unit", ""), "reported": device.reported.get(name),
+        {"name": name, "unit": spec.get("unit", ""), "latest": latest.get(name), "reported": device.reported.get(name),
          "desired": device.desired.get(name), "differs": name in selectors.delta_of(device=device)}
         for name, spec in properties.items()
     ]

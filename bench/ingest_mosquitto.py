@@ -34,34 +34,86 @@ def _setup_django(database_url: str) -> None:
     django.setup()
 
 
-def publish(port: int, count: int, devices: int) -> None:
-    """The load generator: `count` QoS 1 messages, round robin over the devices, as fast as acknowledged."""
-    import paho.mqtt.client as paho
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def publish(port: int, count: int, devices: int, rate: float) -> None:
+    """The load generator: `count` QoS 1 messages, round robin over the devices, at `rate` msg/s (0 = flat out).
+
+    It writes MQTT 3.1.1 packets on a plain socket (the payloads prepared beforehand) and counts PUBACKs on a
+    reader thread, so that the generator costs far less CPU than the gateway it measures; paho's per-message
+    overhead made it the bottleneck on two cores.
+    """
+    import threading
 
     _setup_django(os.environ["DATABASE_URL"])
     from makercloud.core import mqtt
 
-    client = mqtt.service_client(client_id=f"bench-pub-{os.getpid()}")
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    time.sleep(0.3)
+    username, password = mqtt.service_credentials()
+    client_id = f"bench-pub-{os.getpid()}".encode()
+    variable = b"\x00\x04MQTT\x04\xc2\x00\x3c"  # MQTT 3.1.1, username + password + clean session, keep-alive 60
+    body = variable + _field(client_id) + _field(username.encode()) + _field(password.encode())
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+    connack = sock.recv(4)
+    assert connack[:1] == b"\x20" and connack[3:4] == b"\x00", f"CONNACK refused: {connack!r}"
+
+    acked = 0
+    done = threading.Event()
+
+    def read_acks() -> None:
+        nonlocal acked
+        pending = b""
+        while acked < count:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            pending += chunk
+            whole = len(pending) // 4 * 4  # PUBACK is 4 bytes: 0x40 0x02 id id
+            acked += whole // 4
+            pending = pending[whole:]
+        done.set()
+
+    reader = threading.Thread(target=read_acks, daemon=True)
+    reader.start()
     ids = [f"bench{n:06d}" for n in range(devices)]
     ts = "2026-01-01T00:00:00+00:00"
-    started = time.time()
-    info = None
-    for n in range(count):
+    templates = []
+    for n in range(devices * 7):  # a few distinct payloads per device, prepared once
+        topic = f"devices/{ids[n % devices]}/telemetry".encode()
         payload = json.dumps({"ts": ts, "values": {"temperature": 20 + (n % 200) / 10, "target": 21, "on": True}})
-        info = client.publish(f"devices/{ids[n % devices]}/telemetry", payload, qos=1)
-        while len(client._out_messages) > 5000:
+        size = 2 + len(topic) + 2 + len(payload)
+        templates.append((b"\x32" + _remaining_length(size) + _field(topic), payload.encode()))
+    burst = 200
+    started = time.time()
+    for first in range(0, count, burst):
+        packets = []
+        for n in range(first, min(first + burst, count)):
+            head, payload = templates[n % len(templates)]
+            packets.append(head + ((n % 65535) + 1).to_bytes(2, "big") + payload)
+        sock.sendall(b"".join(packets))
+        if rate:
+            ahead = started + (first + burst) / rate - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
+        while first - acked > 20_000:  # keep the broker's queue for us bounded
             time.sleep(0.001)
-    assert info is not None
-    info.wait_for_publish(timeout=600)
-    print(json.dumps({"published_at": started, "done_at": time.time()}), flush=True)
-    client.disconnect()
-    client.loop_stop()
-    _ = paho
+    done_at = time.time()
+    assert done.wait(600), f"only {acked} of {count} PUBACKs"
+    sock.sendall(b"\xe0\x00")
+    sock.close()
+    print(json.dumps({"published_at": started, "done_at": done_at}), flush=True)
 
 
 def subscribe(port: int, count: int, *, prime: bool) -> None:
@@ -111,11 +163,13 @@ def main() -> None:
     parser.add_argument("--backlog", action="store_true",
                         help="publish everything while the consumer is away, then time how fast it drains")
     parser.add_argument("--publishers", type=int, default=1, help="load generator processes")
+    parser.add_argument("--rate", type=float, default=12_000,
+                        help="offered load in msg/s over all publishers (0: as fast as the broker takes them)")
     parser.add_argument("--role", choices=["main", "publish", "subscribe", "prime"], default="main")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.role == "publish":
-        return publish(args.port, args.messages, args.devices)
+        return publish(args.port, args.messages, args.devices, args.rate)
     if args.role in ("subscribe", "prime"):
         return subscribe(args.port, args.messages, prime=args.role == "prime")
 
@@ -176,7 +230,8 @@ def main() -> None:
           str(args.devices)]
 
     share = args.messages // args.publishers
-    me_share = [*me[:-4], "--messages", str(share), "--devices", str(args.devices)]
+    me_share = [*me[:-4], "--messages", str(share), "--devices", str(args.devices),
+                "--rate", str(args.rate / args.publishers)]
     total = share * args.publishers
 
     def run_publishers() -> dict[str, float]:
@@ -187,8 +242,9 @@ def main() -> None:
                 "done_at": max(r["done_at"] for r in results)}
 
     mode = "backlog drained after the publishers finished" if args.backlog else "live, publishers running"
-    print(f"{total} messages from {args.publishers} publisher process(es), {args.devices} devices, 3 values each; "
-          f"{mode}; load average before: {_load()}")
+    offered = f"offered {args.rate:.0f} msg/s" if args.rate else "offered as fast as possible"
+    print(f"{total} messages from {args.publishers} publisher process(es), {args.devices} devices, 3 values each, "
+          f"{offered}; {mode}; load average before: {_load()}")
     me = [*me[:-4], "--messages", str(total), "--devices", str(args.devices)]
     try:
         # 1. bare pass-through

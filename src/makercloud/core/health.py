@@ -8,14 +8,22 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from makercloud.core import jobs
+from makercloud.core import jobs, mqtt
 
 WORKER_TIMEOUT = 3.0
-_CLIENT_ID = b"makercloud-readyz"
-# MQTT 3.1.1 CONNECT (clean session, keep-alive 5 s, no credentials) and DISCONNECT packets.
-_VARIABLE = b"\x00\x04MQTT\x04\x02\x00\x05" + len(_CLIENT_ID).to_bytes(2, "big") + _CLIENT_ID
-MQTT_CONNECT = b"\x10" + bytes([len(_VARIABLE)]) + _VARIABLE
 MQTT_DISCONNECT = b"\xe0\x00"
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def _mqtt_connect() -> bytes:
+    """An MQTT 3.1.1 CONNECT as the platform's service account (clean session, keep-alive 5 s)."""
+    username, password = mqtt.service_credentials()
+    body = (b"\x00\x04MQTT\x04\xc2\x00\x05" + _field(b"makercloud-readyz") + _field(username.encode())
+            + _field(password.encode()))
+    return b"\x10" + bytes([len(body)]) + body  # under 128 bytes: a one-byte remaining length
 
 
 def _database() -> str | None:
@@ -35,13 +43,16 @@ def _broker() -> str | None:
     parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 1883), timeout=2) as conn:
-            conn.sendall(MQTT_CONNECT)
+            conn.sendall(_mqtt_connect())
             answer = conn.recv(4)
             conn.sendall(MQTT_DISCONNECT)
     except OSError as error:
         return f"{url}: {error}"
-    # Any CONNACK (even "not authorised") shows an MQTT broker is answering.
-    return None if answer[:1] == b"\x20" else f"{url} answered {answer!r}, not an MQTT CONNACK"
+    if answer[:1] != b"\x20":
+        return f"{url} answered {answer!r}, not an MQTT CONNACK"
+    if answer[3:4] != b"\x00":
+        return f"{url} refused the platform's service account (CONNACK code {answer[3]})"
+    return None
 
 
 def _worker() -> str | None:

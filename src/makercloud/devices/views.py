@@ -213,14 +213,21 @@ def _live(device: Device) -> dict[str, Any]:
     properties = affordances.properties(device.model)
     latest = selectors.latest_values(device=device, names=list(properties))
     rows = [
-        {"name": name, "unit": spec.get("unit", ""), "latest": latest.get(name), "reported": device.reported.get(name),
-         "desired": device.desired.get(name), "differs": name in selectors.delta_of(device=device)}
+        {"name": name, "unit": spec.get("unit", ""),
+         "latest": (_shown(latest[name][0]), latest[name][1]) if name in latest else None,
+         "reported": _shown(device.reported.get(name)), "desired": _shown(device.desired.get(name)),
+         "differs": name in selectors.delta_of(device=device)}
         for name, spec in properties.items()
     ]
     numeric = [name for name, spec in properties.items() if spec.get("type") in ("number", "integer")]
     series = {name: selectors.recent_series(device=device, name=name) for name in numeric[:2]}
     charts = [chart for name, points in series.items() if (chart := _chart(name, points))]
     return {"device": device, "rows": rows, "charts": charts}
+
+
+def _shown(value: Any) -> Any:
+    """A value as the device model writes it: JSON's true/false rather than Python's True/False."""
+    return json.dumps(value) if isinstance(value, bool) else value
 
 
 def _chart(name: str, series: list[tuple[datetime, float]]) -> dict[str, Any] | None:

@@ -1,10 +1,15 @@
 """Invocation round trip: API → device (MQTT) → reply → gateway → database → API answer, with ?wait.
 
-Starts `makercloud up` (embedded broker, gateway, SQLite) in a scratch data dir, provisions one device, connects a
-simulated device that answers every invocation at once, then runs C concurrent callers, each doing N sequential
+Starts `makercloud up` (embedded broker, gateway, SQLite) in a scratch data dir, provisions D devices, connects a
+simulated device for each (one paho client per device) that answers every invocation at once, then runs C
+concurrent callers, caller i invoking device i mod D, each doing N sequential
 `POST /api/v1/devices/{id}/actions/blink?wait=5`. Prints p50/p90/p99 of the round trip and the throughput.
 
-    .venv/bin/python bench/invocations.py [--concurrency 100] [--requests 10]
+By default D = C: the gateway limits each device to 20 messages/s (burst 200), so one device answering a hundred
+callers measures that limit (its replies are dropped as `rate-limited`), not the round trip.
+
+    .venv/bin/python bench/invocations.py [--concurrency 100] [--requests 10] [--devices D]
+    .venv/bin/python bench/invocations.py --postgres --mosquitto     # the scale-out stack, still one `up` process
 """
 
 import argparse
@@ -16,7 +21,7 @@ import time
 import uuid
 
 import paho.mqtt.client as paho
-from invocations_platform import Http, Platform, load, percentile, setup
+from invocations_platform import POSTGRES, Http, Platform, load, percentile, setup
 
 
 def simulated_device(port: int, device_id: str, secret: str) -> paho.Client:
@@ -52,26 +57,30 @@ async def caller(port: int, token: str, device_id: str, count: int, latencies: l
         statuses.append(body["status"] if status in (200, 201) else f"http {status}")
 
 
-async def run(platform: Platform, concurrency: int, requests: int) -> None:
-    device_id, secret = await setup(platform)
-    device = simulated_device(platform.mqtt_port, device_id, secret)
+async def run(platform: Platform, concurrency: int, requests: int, devices: int) -> None:
+    made = await setup(platform, devices)
+    clients = [simulated_device(platform.mqtt_port, device_id, secret) for device_id, secret in made]
     try:
         warm: list[float] = []
-        await caller(platform.port, platform.token, device_id, 20, warm, [])
+        await caller(platform.port, platform.token, made[0][0], 20, warm, [])
         latencies: list[float] = []
         statuses: list[str] = []
         started = time.perf_counter()
-        await asyncio.gather(*(caller(platform.port, platform.token, device_id, requests, latencies, statuses)
-                               for _ in range(concurrency)))
+        await asyncio.gather(*(caller(platform.port, platform.token, made[n % devices][0], requests, latencies,
+                                      statuses) for n in range(concurrency)))
         took = time.perf_counter() - started
     finally:
-        device.loop_stop()
-        device.disconnect()
+        for client in clients:
+            client.loop_stop()
+            client.disconnect()
     ok = statuses.count("ok")
-    print(f"invocation round trip, {concurrency} concurrent callers x {requests} sequential, one device")
+    stack = f"{'PostgreSQL' if platform.postgres else 'SQLite'}, {'Mosquitto' if platform.broker else 'amqtt'}"
+    print(f"invocation round trip, {concurrency} concurrent callers x {requests} sequential, {devices} devices, "
+          f"{stack}")
     print(f"  sequential (warm-up, 1 caller): p50 {statistics.median(warm):.1f} ms")
     print(f"  {len(latencies)} invocations in {took:.2f} s = {len(latencies) / took:.0f}/s; ok {ok}, "
-          f"other {len(latencies) - ok}")
+          f"other {len(latencies) - ok}" + (f" ({', '.join(sorted(set(statuses) - {'ok'}))})" if ok < len(statuses)
+                                            else ""))
     print(f"  p50 {percentile(latencies, 50):.1f} ms  p90 {percentile(latencies, 90):.1f} ms  "
           f"p99 {percentile(latencies, 99):.1f} ms  max {max(latencies):.1f} ms")
     print(f"  {load()}")
@@ -81,11 +90,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--requests", type=int, default=10)
-    parser.add_argument("--nodelay", action="store_true", help="TCP_NODELAY on the web socket (see the docs)")
+    parser.add_argument("--devices", type=int, help="default: one per caller")
+    parser.add_argument("--postgres", nargs="?", const=POSTGRES, help=f"a PostgreSQL server (default {POSTGRES})")
+    parser.add_argument("--mosquitto", action="store_true", help="a Mosquitto instead of the embedded broker")
     args = parser.parse_args()
-    platform = Platform(nodelay=args.nodelay)
+    platform = Platform(postgres=args.postgres, mosquitto=args.mosquitto)
     try:
-        asyncio.run(run(platform, args.concurrency, args.requests))
+        asyncio.run(run(platform, args.concurrency, args.requests, args.devices or args.concurrency))
     finally:
         platform.stop()
 

@@ -1,9 +1,15 @@
-"""Shared by the device benchmarks: start `makercloud up` in a scratch data dir, set up a venture, a model and a
-device through the public API, and a tiny keep-alive HTTP/1.1 client (no extra dependency)."""
+"""Shared by the device benchmarks: start `makercloud up` in a scratch data dir, set up a venture, a model and
+devices through the public API, and a tiny keep-alive HTTP/1.1 client (no extra dependency).
+
+`up` runs on the embedded default (SQLite, amqtt in-process), or with `postgres` on a scratch PostgreSQL database
+(DATABASE_URL) and/or with `mosquitto` against a Mosquitto of its own started with the production configuration
+(`gateway.mosquitto.mosquitto_conf`; MAKERCLOUD_MQTT_URL): then `up`'s gateway thread ingests from Mosquitto.
+"""
 
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,20 +29,13 @@ LAMP = {
 }
 
 
-# `makercloud up` with its listening socket set to TCP_NODELAY (accepted sockets inherit it): asyncio sets it only on
-# sockets it creates itself, so on the pre-bound socket every response's body waits for the delayed ACK of its head.
-NODELAY = """
-import socket, sys
-from makercloud.config import runner
-listen = runner._listen
-def _listen(host, port):
-    sock = listen(host, port)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-runner._listen = _listen
-from makercloud.cli import main
-sys.argv[0] = "makercloud"
-sys.exit(main())
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+MOSQUITTO_CONF = """
+from pathlib import Path
+from makercloud.gateway.mosquitto import mosquitto_conf
+directory = Path({directory!r})
+(directory / "mosquitto.conf").write_text(
+    mosquitto_conf(directory=directory, port={port}, persistence=False, run_as={user!r}))
 """
 
 
@@ -47,17 +46,32 @@ def free_port() -> int:
 
 
 class Platform:
-    """`makercloud up` on free ports in a fresh data dir, with an operator token."""
+    """`makercloud up` on free ports in a fresh data dir, with an operator token.
 
-    def __init__(self, *, nodelay: bool = False) -> None:
+    postgres: a server URL (`postgres://user@host:port`): `up` uses a scratch database there, dropped at the end.
+    mosquitto: `up` talks to a Mosquitto of its own (production configuration) instead of the embedded broker.
+    """
+
+    def __init__(self, *, postgres: str | None = None, mosquitto: bool = False) -> None:
         self.data = tempfile.mkdtemp(prefix="makercloud-bench-")
         self.port, self.mqtt_port = free_port(), free_port()
         self.env = {**os.environ, "MAKERCLOUD_DATA_DIR": self.data}
-        command = [str(BIN / "makercloud")]
-        if nodelay:  # the same `up`, with TCP_NODELAY on the web socket (see docs/benchmarks.md)
-            command = [str(BIN / "python"), "-c", NODELAY]
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.postgres, self.database = postgres, f"makercloud_bench_{os.getpid()}"
+        self.broker: subprocess.Popen[bytes] | None = None
+        self.mosquitto_dir = Path(self.data) / "mosquitto"
+        if postgres:
+            self._database("CREATE")
+            self.env["DATABASE_URL"] = f"{postgres}/{self.database}"
+        if mosquitto:
+            self.env["MAKERCLOUD_MQTT_URL"] = f"mqtt://127.0.0.1:{self.mqtt_port}"
+            self._run("migrate")
+            self.mosquitto_sync()
+            self.broker = subprocess.Popen(["mosquitto", "-c", str(self.mosquitto_dir / "mosquitto.conf")],
+                                           stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         self.process = subprocess.Popen(
-            [*command, "up", "--port", str(self.port), "--mqtt-port", str(self.mqtt_port)],
+            [str(BIN / "makercloud"), "up", "--port", str(self.port), "--mqtt-port", str(self.mqtt_port)],
             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for line in self.process.stdout:  # type: ignore[union-attr]
@@ -65,17 +79,41 @@ class Platform:
                 break
         else:
             sys.exit("makercloud up did not start")
-        subprocess.run([str(BIN / "makercloud"), "user", "create", "--email", "bench@example.com", "--name", "Bench",
-                        "--password", "bench-password-123", "--operator"], env=self.env, check=True,
-                       capture_output=True)
-        self.token = subprocess.run(
-            [str(BIN / "makercloud"), "token", "create", "--email", "bench@example.com", "--name", "b"],
-            env=self.env, check=True, capture_output=True, text=True,
-        ).stdout.strip()
+        self._run("user", "create", "--email", "bench@example.com", "--name", "Bench", "--password",
+                  "bench-password-123", "--operator")
+        self.token = self._run("token", "create", "--email", "bench@example.com", "--name", "b").strip()
+
+    def _run(self, *args: str) -> str:
+        return subprocess.run([str(BIN / "makercloud"), *args], env=self.env, check=True, capture_output=True,
+                              text=True).stdout
+
+    def _database(self, verb: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.postgres}/postgres", autocommit=True) as admin:
+            admin.execute(f'{verb} DATABASE {"IF EXISTS " if verb == "DROP" else ""}"{self.database}"'
+                          f'{" WITH (FORCE)" if verb == "DROP" else ""}')
+
+    def mosquitto_sync(self) -> None:
+        """Write Mosquitto's configuration, passwords and ACL (after provisioning: the new devices) and reload it."""
+        self._run("gateway", "--mosquitto-once", "--mosquitto-dir", str(self.mosquitto_dir))
+        conf = self.mosquitto_dir / "mosquitto.conf"
+        if not conf.exists():
+            subprocess.run([str(BIN / "makercloud"), "manage", "shell", "-c", MOSQUITTO_CONF.format(
+                directory=str(self.mosquitto_dir), port=self.mqtt_port, user=os.environ.get("USER") or "root")],
+                env=self.env, check=True)
+        if self.broker is not None:
+            self.broker.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
+        if self.broker is not None:
+            self.broker.terminate()
+            self.broker.wait(10)
+        if self.postgres:
+            self._database("DROP")
 
 
 class Http:
@@ -118,18 +156,23 @@ class Http:
         return status, json.loads(payload) if payload else None
 
 
-async def setup(platform: Platform) -> tuple[str, str]:
-    """A venture, the bench lamp model and one device: returns (device id, secret)."""
+async def setup(platform: Platform, devices: int = 1) -> list[tuple[str, str]]:
+    """A venture, the bench lamp model and `devices` devices: returns their (device id, secret)."""
     http = Http(platform.port, platform.token)
     status, venture = await http.request("POST", "/api/v1/ventures",
                                          {"name": "Bench", "mission": "Measure.", "origin": "outside"})
     assert status == 201, venture
     status, model = await http.request("POST", f"/api/v1/ventures/{venture['id']}/device-models", LAMP)
     assert status == 201, model
-    status, device = await http.request("POST", f"/api/v1/ventures/{venture['id']}/devices",
-                                        {"model": model["id"], "name": "bench-1"})
-    assert status == 201, device
-    return device["id"], device["secret"]
+    made = []
+    for n in range(devices):
+        status, device = await http.request("POST", f"/api/v1/ventures/{venture['id']}/devices",
+                                            {"model": model["id"], "name": f"bench-{n}"})
+        assert status == 201, device
+        made.append((device["id"], device["secret"]))
+    if platform.broker is not None:
+        platform.mosquitto_sync()
+    return made
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     platform = Platform()
     try:
-        device_id, _secret = asyncio.run(setup(platform))
+        [(device_id, _secret)] = asyncio.run(setup(platform))
     finally:
         platform.stop()
     port = free_port()

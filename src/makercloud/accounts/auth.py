@@ -3,11 +3,19 @@
 A request that carries `Authorization: Bearer …` is decided by the token alone: an unusable token is a 401 and a
 token without the operation's scope a 403, even when a session cookie comes along. Without a bearer token, the
 session decides (with Django's CSRF check on unsafe methods). Public reads also let anonymous callers through.
+
+Async operations (an invocation with `?wait=`) authenticate a token on the executor's thread pool (`in_pool`), not on
+asgiref's single thread-sensitive thread that every sync view and `sync_to_async` call shares: a hundred concurrent
+invocations would otherwise queue behind each other there. The check itself is the same.
 """
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
@@ -17,13 +25,49 @@ from makercloud.accounts.errors import CsrfFailed, InsufficientScope, InvalidTok
 from makercloud.accounts.models import User
 
 
+def _connections_checked() -> None:
+    """Django's `close_old_connections` for a pool thread: drop a connection that failed or outlived a positive
+    CONN_MAX_AGE. Otherwise a pool thread keeps its connection (one per thread; the pool is small and bounded)."""
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            continue
+        expired = connection.close_at is not None and connection.settings_dict["CONN_MAX_AGE"] != 0 and (
+            time.monotonic() >= connection.close_at
+        )
+        if connection.errors_occurred or expired:
+            connection.close_if_unusable_or_obsolete()
+
+
+def in_pool[**P, R](function: Callable[P, R], *, request: HttpRequest) -> Callable[P, Awaitable[R]]:
+    """`function` (sync, database work) as a coroutine: on the event loop's thread pool (thread_sensitive=False)
+    when the request came through an ASGI server; else (WSGI, Django's test client) on the request's own thread,
+    which already is the request's alone and holds its connection (and a test's transaction).
+
+    For async handlers only, and only for self-contained work: nothing may span two calls (no open transaction).
+    """
+    if not hasattr(request, "scope"):
+        return sync_to_async(function)
+
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        _connections_checked()
+        return function(*args, **kwargs)
+
+    return sync_to_async(checked, thread_sensitive=False)
+
+
 class TokenAuth(HttpBearer):
-    def __init__(self, scope: str | None = None, *, accepted: bool = True) -> None:
+    def __init__(self, scope: str | None = None, *, accepted: bool = True, pooled: bool = False) -> None:
         super().__init__()
         self.scope = scope
         self.accepted = accepted
+        self.is_async = pooled  # django-ninja awaits what `authenticate` returns (async operations only)
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if self.is_async:
+            return in_pool(self._authenticate, request=request)(request, token)
+        return self._authenticate(request, token)
+
+    def _authenticate(self, request: HttpRequest, token: str) -> Any:
         pat = services.token_authenticate(raw=token)
         if pat is None:
             raise InvalidToken()
@@ -65,6 +109,11 @@ class Anonymous:
 def requires(scope: str | None = None) -> list[Any]:
     """Authentication for an operation: a signed-in session, or a token that carries `scope`."""
     return [TokenAuth(scope), Session()]
+
+
+def requires_async(scope: str | None = None) -> list[Any]:
+    """`requires`, for an async operation: a bearer token is checked on the thread pool (see `in_pool`)."""
+    return [TokenAuth(scope, pooled=True), Session()]
 
 
 def optional(scope: str) -> list[Any]:

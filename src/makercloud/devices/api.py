@@ -2,7 +2,8 @@
 
 Handlers only parse, call one service or selector (after fetching the objects it acts on) and render. The two that
 wait — an invocation with `?wait=` and the Server-Sent-Events streams — are async, so a waiting caller holds no
-thread; their database work runs through `sync_to_async`.
+thread; their database work runs through `sync_to_async` — for an invocation on the thread pool (`in_pool`), so
+that concurrent invocations do not queue on the one thread every sync view shares.
 """
 
 from datetime import datetime
@@ -17,7 +18,7 @@ from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import AwareDatetime
 
-from makercloud.accounts.auth import caller, requires
+from makercloud.accounts.auth import caller, in_pool, requires, requires_async
 from makercloud.core.errors import InvalidInput
 from makercloud.core.pagination import CursorPage, InvalidCursor
 from makercloud.core.problems import responses
@@ -447,14 +448,10 @@ def _invoke(request: HttpRequest, device_id: str, action: str, value: Any, key: 
     return services.invocation_request(actor=user, device=device, action=action, input=value, idempotency_key=key)
 
 
-def _expired(invocation: Invocation) -> Invocation:
-    return services.invocation_expire_if_due(invocation=invocation)
-
-
 @router.post(
     "/devices/{device_id}/actions/{action}",
     response={200: InvocationOut, 201: InvocationOut, **responses(409)},
-    auth=requires("devices:control"),
+    auth=requires_async("devices:control"),
     summary="Invoke a device action",
 )
 async def invocation_request(
@@ -471,23 +468,29 @@ async def invocation_request(
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200 or "\x00" in key:
         raise InvalidInput(detail="An Idempotency-Key has at most 200 characters.")
-    invocation, created = await sync_to_async(_invoke)(request, device_id, action, body.input, key)
+    invocation, created = await in_pool(_invoke, request=request)(request, device_id, action, body.input, key)
     if query.wait and invocation.status == InvocationStatus.PENDING:
-        invocation = await _wait(invocation, query.wait)
+        invocation = await _wait(request, invocation, query.wait)
     return Status(201 if created else 200, invocation)
 
 
-async def _wait(invocation: Invocation, seconds: float) -> Invocation:
-    state = sync_to_async(selectors.invocation_state, thread_sensitive=False)
+async def _wait(request: HttpRequest, invocation: Invocation, seconds: float) -> Invocation:
+    """The invocation once it has settled, or as it stands after `seconds` (timed out if past its deadline)."""
+    read = in_pool(selectors.invocation_current, request=request)
+    latest = invocation
 
     async def settled() -> bool:
-        row = await state(invocation_id=invocation.pk)
-        return row is None or row[0] != InvocationStatus.PENDING
+        nonlocal latest
+        current = await read(invocation_id=invocation.pk)
+        if current is None:  # gone with its device: answer with what was last seen
+            return True
+        latest = current
+        return latest.status != InvocationStatus.PENDING
 
     deadline_left = (invocation.deadline_at - invocation.created_at).total_seconds()
-    await waiters.wait_until(str(invocation.pk), settled=settled, timeout=min(seconds, deadline_left + 0.05))
-    await sync_to_async(invocation.refresh_from_db)()
-    return await sync_to_async(_expired)(invocation)
+    if await waiters.wait_until(str(invocation.pk), settled=settled, timeout=min(seconds, deadline_left + 0.05)):
+        return latest  # as read by the poll that saw it settle
+    return await in_pool(services.invocation_expire_if_due, request=request)(invocation=latest)
 
 
 @router.get(

@@ -143,9 +143,9 @@ def invocation_get(*, viewer: User, invocation_id: str) -> Invocation:
     return invocation
 
 
-def invocation_state(*, invocation_id: Any) -> tuple[str, datetime] | None:
-    """The cheapest read of where an invocation stands: (status, deadline)."""
-    return Invocation.objects.filter(pk=invocation_id).values_list("status", "deadline_at").first()
+def invocation_current(*, invocation_id: Any) -> Invocation | None:
+    """The invocation as it stands now, or None if it is gone: one primary-key read (a waiter's poll)."""
+    return Invocation.objects.filter(pk=invocation_id).first()
 
 
 def invocations_of(*, device: Device, action: str | None = None, status: str | None = None) -> QuerySet[Invocation]:

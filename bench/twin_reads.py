@@ -3,7 +3,9 @@
 Starts `makercloud up` in a scratch data dir to set up a device through the API, then serves the same data dir with
 uvicorn and bench-only settings whose urlconf adds /bare. C keep-alive connections hammer each URL for S seconds.
 
-    .venv/bin/python bench/twin_reads.py [--concurrency 32] [--seconds 5]
+    .venv/bin/python bench/twin_reads.py [--concurrency 32] [--seconds 5] [--postgres]
+
+With --postgres the data lives in a scratch PostgreSQL database (DATABASE_URL, persistent connections as configured).
 """
 
 import argparse
@@ -14,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from invocations_platform import BIN, Http, Platform, free_port, load, percentile, setup
+from invocations_platform import BIN, POSTGRES, Http, Platform, free_port, load, percentile, setup
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,12 +44,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--postgres", nargs="?", const=POSTGRES, help=f"a PostgreSQL server (default {POSTGRES})")
     args = parser.parse_args()
-    platform = Platform()
+    platform = Platform(postgres=args.postgres)
     try:
         [(device_id, _secret)] = asyncio.run(setup(platform))
     finally:
-        platform.stop()
+        platform.process.terminate()
+        platform.process.wait(10)
     port = free_port()
     env = {**platform.env, "DJANGO_SETTINGS_MODULE": "twin_bench_settings",
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
@@ -63,8 +67,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
+        platform.stop()
     print(f"twin reads, {args.concurrency} keep-alive connections, {args.seconds:.0f} s each, "
-          "one uvicorn worker, SQLite")
+          f"one uvicorn worker, {'PostgreSQL' if args.postgres else 'SQLite'}")
     for name, (rate, p50, errors) in results.items():
         print(f"  {name:28} {rate:7.0f} req/s  p50 {p50:.1f} ms  errors {errors}")
     ratio = results["GET /api/v1/devices/{id}"][0] / results["bare Django JSON view"][0]

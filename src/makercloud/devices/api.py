@@ -340,13 +340,15 @@ def device_claim(request: HttpRequest, body: ClaimIn) -> Any:
     return services.device_claim(actor=caller(request), code=body.code)
 
 
-@router.get("/devices/{device_id}", response=TwinOut, auth=requires("devices:read"), summary="A device's twin")
-def device_get(request: HttpRequest, device_id: DeviceId) -> Any:
+@router.get("/devices/{device_id}", response=TwinOut, auth=requires_async("devices:read"), summary="A device's twin")
+async def device_get(request: HttpRequest, device_id: DeviceId) -> Any:
     """The device's twin: reported and desired state, desired version, delta, online and last seen.
 
     Visible to its venture's members, its owner and operators; to anyone else it does not exist (404).
     """
-    return selectors.device_get(viewer=caller(request), device_id=device_id)
+    # async so that, under ASGI, its queries run on the pool's long-lived connections rather than on a fresh
+    # per-request thread that must open one (the most frequent read of the API)
+    return await in_pool(selectors.device_twin_get, request=request)(viewer=caller(request), device_id=device_id)
 
 
 @router.patch(

@@ -88,6 +88,18 @@ def device_get(*, viewer: User, device_id: str) -> Device:
     return device
 
 
+def device_twin_get(*, viewer: User, device_id: str) -> Device:
+    """`device_get` for showing the twin: the same rule, without reading the model's document (often tens of
+    kilobytes of JSON that the twin does not show) or the organisation."""
+    device = (
+        devices_visible_to(viewer=viewer).select_related(None).select_related("model")
+        .defer("model__document").filter(pk=device_id).first()
+    )
+    if device is None:
+        raise DeviceNotFound()
+    return device
+
+
 def can_control(*, person: User, device: Device) -> bool:
     if device.owner_id is not None and device.owner_id == person.pk:
         return True

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SERVICE_USERNAME = "makercloud"
 PUBLISH_TIMEOUT = 5.0
+MAX_IN_FLIGHT = 1000
 DEFAULT_PORT = 1883
 
 
@@ -95,6 +96,9 @@ class _Publisher:
             address = broker_address()
             client = service_client(client_id=f"makercloud-pub-{uuid.uuid4().hex[:12]}")
             client.reconnect_delay_set(min_delay=1, max_delay=10)
+            # paho keeps 20 QoS 1 messages in flight by default and queues the rest until PUBACKs come back: with a
+            # hundred concurrent invocations, most would wait behind others' acknowledgements before being sent.
+            client.max_inflight_messages_set(MAX_IN_FLIGHT)
             try:
                 client.connect(address.host, address.port, keepalive=60)
             except OSError as error:

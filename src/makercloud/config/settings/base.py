@@ -81,9 +81,14 @@ def _database(url: str | None) -> dict[str, Any]:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
             },
         }
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every sync view runs on a thread of its own, so persistent per-thread connections pile up
+        # until PostgreSQL refuses clients. A bounded psycopg pool per process instead (CONN_MAX_AGE stays 0).
+        pool_size = int(os.environ.get("MAKERCLOUD_DB_POOL_SIZE", "20"))
+        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 10}}
     return config
 
 

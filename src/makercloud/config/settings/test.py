@@ -6,7 +6,12 @@ import tempfile
 os.environ.setdefault("MAKERCLOUD_DATA_DIR", tempfile.mkdtemp(prefix="makercloud-test-"))
 
 from makercloud.config.settings.base import *  # noqa: F403
-from makercloud.config.settings.base import HUEY
+from makercloud.config.settings.base import DATA_DIR, DATABASES, HUEY
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not Django's shared-cache in-memory database: tests where the gateway's or the server's threads write
+    # while the test reads then see WAL and the busy timeout, as in production, instead of "table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HUEY = {**HUEY, "immediate": True}

@@ -172,17 +172,23 @@ def invocations_of(*, device: Device, action: str | None = None, status: str | N
 # Telemetry and events ------------------------------------------------------------------------------------------
 
 
+def _window[M: (TelemetryPoint, DeviceEvent)](
+    rows: QuerySet[M], *, name: str | None, since: datetime | None, until: datetime | None
+) -> QuerySet[M]:
+    """A device's points or events of one name (if given), from `since` (inclusive) to `until` (exclusive)."""
+    if name:
+        rows = rows.filter(name=name)
+    if since:
+        rows = rows.filter(ts__gte=since)
+    if until:
+        rows = rows.filter(ts__lt=until)
+    return rows
+
+
 def telemetry_of(
     *, device: Device, name: str | None = None, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[TelemetryPoint]:
-    points = TelemetryPoint.objects.filter(device=device)
-    if name:
-        points = points.filter(name=name)
-    if since:
-        points = points.filter(ts__gte=since)
-    if until:
-        points = points.filter(ts__lt=until)
-    return points
+    return _window(TelemetryPoint.objects.filter(device=device), name=name, since=since, until=until)
 
 
 def telemetry_buckets(
@@ -216,14 +222,7 @@ def recent_series(*, device: Device, name: str, limit: int = 60) -> list[tuple[d
 def events_of(
     *, device: Device, name: str | None = None, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[DeviceEvent]:
-    events = DeviceEvent.objects.filter(device=device)
-    if name:
-        events = events.filter(name=name)
-    if since:
-        events = events.filter(ts__gte=since)
-    if until:
-        events = events.filter(ts__lt=until)
-    return events
+    return _window(DeviceEvent.objects.filter(device=device), name=name, since=since, until=until)
 
 
 # Live changes (the SSE streams) --------------------------------------------------------------------------------

@@ -12,8 +12,11 @@ from ninja.operation import Operation
 from ninja.schema import NinjaGenerateJsonSchema
 
 from makercloud.accounts.api import router as accounts_router
+from makercloud.automations.api import router as automations_router
 from makercloud.core import problems
+from makercloud.developers.api import router as developers_router
 from makercloud.devices.api import router as devices_router
+from makercloud.ledger.api import router as ledger_router
 from makercloud.ventures.api import router as ventures_router
 
 DESCRIPTION = """\
@@ -118,3 +121,6 @@ problems.install(api)
 api.add_router("", accounts_router)
 api.add_router("", ventures_router)
 api.add_router("", devices_router)
+api.add_router("", developers_router)
+api.add_router("", automations_router)
+api.add_router("", ledger_router)

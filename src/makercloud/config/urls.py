@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("makercloud.ventures.urls")),
     path("", include("makercloud.devices.urls")),
     path("gateway/", include("makercloud.gateway.urls")),
+    path("", include("makercloud.ledger.urls")),
+    path("", include("makercloud.developers.urls")),
+    path("", include("makercloud.automations.urls")),
     path("", include("makercloud.web.urls")),
 ]
 

@@ -19,7 +19,7 @@ from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import Organisation, OrganisationKind, User
 from makercloud.core import mqtt
 from makercloud.core.events import record_event
-from makercloud.devices import affordances, td, waiters
+from makercloud.devices import affordances, signals, td, waiters
 from makercloud.devices.errors import (
     AlreadyClaimed,
     DeviceDisabled,
@@ -329,15 +329,31 @@ def invocations_expire(*, device: Device | None = None, now: Any = None) -> int:
     due = Invocation.objects.filter(status=InvocationStatus.PENDING, deadline_at__lt=now or timezone.now())
     if device is not None:
         due = due.filter(device=device)
-    return due.update(status=InvocationStatus.TIMEOUT, completed_at=timezone.now())
+    if not signals.device_facts.has_listeners():
+        return due.update(status=InvocationStatus.TIMEOUT, completed_at=timezone.now())
+    with transaction.atomic():
+        expired = list(due.select_for_update().values_list("pk", "device_id"))
+        count = Invocation.objects.filter(
+            pk__in=[pk for pk, _ in expired], status=InvocationStatus.PENDING
+        ).update(status=InvocationStatus.TIMEOUT, completed_at=timezone.now())
+        signals.facts_publish(signals.DeviceFacts(completions=[
+            signals.Completion(device_id=device_id, invocation_id=str(pk), status=InvocationStatus.TIMEOUT)
+            for pk, device_id in expired
+        ]))
+    return count
 
 
 def invocation_expire_if_due(*, invocation: Invocation) -> Invocation:
     """The lazy half of the deadline: reading a pending invocation past its deadline times it out."""
     if invocation.status == InvocationStatus.PENDING and invocation.deadline_at < timezone.now():
-        Invocation.objects.filter(pk=invocation.pk, status=InvocationStatus.PENDING).update(
-            status=InvocationStatus.TIMEOUT, completed_at=timezone.now()
-        )
+        with transaction.atomic():
+            if Invocation.objects.filter(pk=invocation.pk, status=InvocationStatus.PENDING).update(
+                status=InvocationStatus.TIMEOUT, completed_at=timezone.now()
+            ):
+                signals.facts_publish(signals.DeviceFacts(completions=[signals.Completion(
+                    device_id=invocation.device_id, invocation_id=str(invocation.pk),
+                    status=InvocationStatus.TIMEOUT,
+                )]))
         invocation.refresh_from_db()
     return invocation
 

@@ -31,7 +31,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from makercloud.core import mqtt
-from makercloud.devices import ingest
+from makercloud.devices import ingest, signals
 from makercloud.devices.models import Device, DeviceModel
 from makercloud.gateway import validation
 from makercloud.gateway.models import DeliveryBatch, RejectionReason
@@ -124,6 +124,35 @@ class _Batch:
             twin.reported = {**(twin.reported or {}), **reported}
             twin.reported_at = at if twin.reported_at is None else max(at, twin.reported_at)
 
+
+
+def _presence_changes(batch: _Batch) -> dict[str, bool]:
+    """The devices of a batch whose online state it changes; asked before the batch's twins are written."""
+    wanted = {device_id: twin.online for device_id, twin in batch.twins.items() if twin.online is not None}
+    if not wanted:
+        return {}
+    current = dict(Device.objects.filter(pk__in=list(wanted)).values_list("pk", "online"))
+    return {device_id: online for device_id, online in wanted.items() if current.get(device_id, online) != online}
+
+
+def _facts_publish(batch: _Batch, *, presence: dict[str, bool], unmatched: set[str]) -> None:
+    """Tell the contexts that listen (webhooks, automations) what this batch stored, in its transaction."""
+    if not signals.device_facts.has_listeners():
+        return
+    signals.facts_publish(
+        signals.DeviceFacts(
+            events=[signals.Event(e.device_id, e.ts, e.name, e.data) for e in batch.events],
+            readings=[signals.Reading(t.device_id, t.ts, t.name, t.value) for t in batch.telemetry],
+            reported={d: t.reported for d, t in batch.twins.items() if t.reported},
+            presence=presence,
+            completions=[
+                signals.Completion(r.device_id, r.invocation_id, "ok" if r.ok else "error")
+                for r in batch.replies
+                if r.invocation_id not in unmatched
+            ],
+            at=timezone.now(),
+        )
+    )
 
 
 def _digest(message: Message) -> bytes:
@@ -412,11 +441,13 @@ class Gateway:
         self, batch: _Batch, rejections: dict[tuple[str, int, str], list[Any]], tally: Counter[str]
     ) -> tuple[dict[tuple[str, int, str], list[Any]], Counter[str]]:
         """Write a batch's rows; returns its rejections and tally with the replies that found no invocation."""
+        presence = _presence_changes(batch) if signals.device_facts.has_listeners() else {}
         ingest.telemetry_write(rows=batch.telemetry)
         ingest.twins_update(updates=list(batch.twins.values()))
         if batch.events:
             ingest.events_write(rows=batch.events)
         counted = _Batch(rejections={k: list(v) for k, v in rejections.items()}, tally=Counter(tally))
+        unmatched: set[str] = set()
         if batch.replies:
             unmatched = ingest.invocation_replies_apply(replies=batch.replies)
             for reply in batch.replies:
@@ -424,6 +455,7 @@ class Gateway:
                     counted.tally["accepted"] -= 1
                     problem = Rejected(RejectionReason.UNKNOWN_INVOCATION, "no pending invocation with this id")
                     counted.reject(reply.device_id, self._organisation(reply.device_id), problem, reply.at)
+        _facts_publish(batch, presence=presence, unmatched=unmatched)
         rejections_record(counts=counted.rejections)
         return counted.rejections, counted.tally
 
@@ -439,10 +471,12 @@ class Gateway:
                 continue
             try:
                 with transaction.atomic():
+                    presence = _presence_changes(outcome) if signals.device_facts.has_listeners() else {}
                     ingest.telemetry_write(rows=outcome.telemetry)
                     ingest.twins_update(updates=list(outcome.twins.values()))
                     ingest.events_write(rows=outcome.events)
                     unmatched = ingest.invocation_replies_apply(replies=outcome.replies)
+                    _facts_publish(outcome, presence=presence, unmatched=unmatched)
             except (OperationalError, InterfaceError):
                 raise
             except DatabaseError as error:
@@ -606,7 +640,14 @@ class Gateway:
     def _sweep_offline(self) -> None:
         cutoff = timezone.now() - timedelta(seconds=self.options.offline_after)
         try:
-            Device.objects.filter(online=True, last_seen_at__lt=cutoff).update(online=False)
+            with transaction.atomic():
+                silent = Device.objects.filter(online=True, last_seen_at__lt=cutoff)
+                if signals.device_facts.has_listeners():
+                    gone = list(silent.select_for_update().values_list("pk", flat=True))
+                    Device.objects.filter(pk__in=gone).update(online=False)
+                    signals.facts_publish(signals.DeviceFacts(presence=dict.fromkeys(gone, False)))
+                else:
+                    silent.update(online=False)
         except DatabaseError as error:
             logger.warning("gateway cannot mark silent devices offline: %s", error)
 

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "makercloud.ventures",
     "makercloud.devices",
     "makercloud.gateway",
+    "makercloud.ledger",
+    "makercloud.developers",
+    "makercloud.automations",
     "makercloud.web",
 ]
 

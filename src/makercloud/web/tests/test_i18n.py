@@ -11,12 +11,23 @@ from django.test import Client
 from makercloud.accounts.models import User
 from makercloud.ventures import services as venture_services
 
-PO = Path(__file__).resolve().parents[2] / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+PACKAGE = Path(__file__).resolve().parents[2]
+PO = PACKAGE / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+# An app with a locale folder of its own keeps its strings there (`make messages` puts them there).
+CATALOGUES = [PO, *sorted(PACKAGE.glob("*/locale/zh_Hans/LC_MESSAGES/django.po"))]
 
 
 def _catalogue() -> list:
-    with PO.open("rb") as po:
-        return [message for message in read_po(po, locale="zh_Hans") if message.id]
+    messages = []
+    for path in CATALOGUES:
+        with path.open("rb") as po:
+            messages += [message for message in read_po(po, locale="zh_Hans") if message.id]
+    return messages
+
+
+def test_every_app_with_a_locale_folder_has_its_catalogue() -> None:
+    folders = sorted(PACKAGE.glob("*/locale/zh_Hans/LC_MESSAGES"))
+    assert [folder / "django.po" for folder in folders] == CATALOGUES[1:]
 
 
 def test_the_chinese_catalogue_is_complete_and_has_no_fuzzy_entries() -> None:
@@ -28,9 +39,10 @@ def test_the_chinese_catalogue_is_complete_and_has_no_fuzzy_entries() -> None:
     assert fuzzy == [], f"fuzzy: {fuzzy}"
 
 
-def test_the_compiled_catalogue_is_not_older_than_the_source() -> None:
-    mo = PO.with_suffix(".mo")
-    assert mo.exists() and mo.stat().st_mtime >= PO.stat().st_mtime - 1, "run compilemessages"
+def test_the_compiled_catalogues_are_not_older_than_their_sources() -> None:
+    for po in CATALOGUES:
+        mo = po.with_suffix(".mo")
+        assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1, f"run compilemessages for {po}"
 
 
 def test_placeholders_survive_translation() -> None:

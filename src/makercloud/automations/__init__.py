@@ -1,0 +1,1 @@
+"""Scenes and automations across devices of different ventures (issue 4)."""

@@ -1,0 +1,5 @@
+"""Automations and scenes on the HTTP API."""
+
+from ninja import Router
+
+router = Router(tags=["automations"])

@@ -1,0 +1,1 @@
+"""Background jobs of automations. They only nudge: the database decides."""

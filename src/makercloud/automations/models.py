@@ -1,0 +1,1 @@
+"""Scenes, automations and their runs."""

@@ -1,0 +1,1 @@
+"""developers in the operators' admin: clients."""

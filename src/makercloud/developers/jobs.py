@@ -1,0 +1,1 @@
+"""Background jobs of developers. They only nudge: the database decides."""

@@ -1,0 +1,3 @@
+"""developers models: clients."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""developers models: webhooks."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""developers selectors (reads): clients."""

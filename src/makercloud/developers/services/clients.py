@@ -1,0 +1,1 @@
+"""developers services (writes): clients."""

@@ -1,0 +1,5 @@
+"""developers pages: clients."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

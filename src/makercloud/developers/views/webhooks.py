@@ -1,0 +1,5 @@
+"""developers pages: webhooks."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,1 @@
+"""ledger in the operators' admin: journal."""

@@ -1,0 +1,5 @@
+"""ledger on the HTTP API: statements."""
+
+from ninja import Router
+
+router = Router(tags=["ledger"])

@@ -1,0 +1,1 @@
+"""Background jobs of ledger. They only nudge: the database decides."""

@@ -1,0 +1,3 @@
+"""ledger models: journal."""
+
+__all__: list[str] = []

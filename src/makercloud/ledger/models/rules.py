@@ -1,0 +1,3 @@
+"""ledger models: rules."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""ledger models: statements."""
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""ledger pages: journal."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""ledger pages: rules."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""ledger pages: statements."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

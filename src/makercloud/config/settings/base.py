@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "huey.contrib.djhuey",
     "ninja",
+    "oauth2_provider",
     "makercloud.core",
     "makercloud.accounts",
     "makercloud.ventures",
@@ -155,6 +156,48 @@ def _huey(url: str) -> dict:
 
 
 HUEY = _huey(environment.jobs_url(DATA_DIR))
+
+# OAuth 2 for maker apps (developers.oauth; docs/apps.md): authorization code with PKCE S256 only, refresh-token
+# rotation with reuse detection, tokens stored only as checksums, every RFC 9700 switch on.
+OAUTH_ISSUER = os.environ.get("MAKERCLOUD_PUBLIC_URL", "").rstrip("/")  # empty: the request's own origin
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # named, so that migrations can depend on it
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "devices:read": "See chosen devices",
+        "devices:control": "Operate chosen devices",
+        "telemetry:read": "Read chosen devices' telemetry and events",
+        "events:subscribe": "Follow chosen devices live",
+        "profile": "See name and e-mail address",
+    },
+    "DEFAULT_SCOPES": ["devices:read"],
+    "SCOPES_BACKEND_CLASS": "makercloud.developers.oauth.AppScopes",
+    "OAUTH2_VALIDATOR_CLASS": "makercloud.developers.oauth.Validator",
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only for localhost (checked when an app is saved)
+    "ALLOW_URI_WILDCARDS": False,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 60 * 60 * 24 * 90,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,  # http stays for loopback redirect URIs (RFC 8252)
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+}
+# Per-minute request limits of app tokens (429 with Retry-After beyond them).
+OAUTH_RATE_LIMIT_PER_TOKEN = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_TOKEN", "120"))
+OAUTH_RATE_LIMIT_PER_APP = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_APP", "6000"))
 MQTT_URL = environment.mqtt_url()
 
 LOGGING = {

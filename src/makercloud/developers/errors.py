@@ -50,3 +50,28 @@ class RateLimited(DomainError):
     def __init__(self, detail: str = "", *, retry_after: int, limit: str) -> None:
         super().__init__(detail, retry_after=retry_after, limit=limit)
         self.retry_after = retry_after
+
+
+# Webhooks (W) ----------------------------------------------------------------------------------------------------
+
+
+class WebhookEndpointNotFound(NotFound):
+    type = "webhook-endpoint-not-found"
+    title = "No such webhook endpoint"
+
+
+class DeliveryNotFound(NotFound):
+    type = "delivery-not-found"
+    title = "No such webhook delivery"
+
+
+class InvalidWebhookEndpoint(InvalidInput):
+    """A webhook URL or event-type list that makercloud refuses; `field` names which."""
+
+    type = "invalid-webhook-endpoint"
+    title = "The webhook endpoint is not valid"
+
+
+class NotReplayable(Conflict):
+    type = "delivery-not-replayable"
+    title = "The delivery is still pending or being sent; replay it once it has finished"

@@ -1,0 +1,66 @@
+"""The hash chain over the journal: each transfer's hash is sha256(previous hash + the transfer's canonical bytes).
+
+The canonical bytes are compact JSON (sorted keys, UTF-8) of a fixed list of the transfer's fields, so anyone can
+recompute a hash from an export: see docs/ledger.md.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+GENESIS = "0" * 64
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """A moment as the chain writes it: UTC, microseconds, 'Z'."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(
+    *,
+    seq: int,
+    id: UUID | str,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount: int,
+    currency: str,
+    kind: str,
+    pending_id: UUID | str | None,
+    timeout_at: str | None,
+    code: str,
+    venture_id: int | None,
+    reference: str,
+    metadata: Mapping[str, Any],
+    batch: UUID | str,
+    created_at: str,
+) -> bytes:
+    """The bytes a transfer's hash covers. Times are given already formatted by `timestamp`."""
+    fields = [
+        seq, str(id), debit_account_id, credit_account_id, amount, currency, kind,
+        str(pending_id) if pending_id else None, timeout_at, code, venture_id, reference, metadata, str(batch),
+        created_at,
+    ]
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link(prev_hash: str, data: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode() + data).hexdigest()
+
+
+def transfer_hash(transfer: Any, prev_hash: str) -> str:
+    """Recompute the hash of a stored transfer (a model instance or anything with its attributes)."""
+    return link(
+        prev_hash,
+        canonical(
+            seq=transfer.seq, id=transfer.id, debit_account_id=transfer.debit_account_id,
+            credit_account_id=transfer.credit_account_id, amount=transfer.amount, currency=transfer.currency,
+            kind=transfer.kind, pending_id=transfer.pending_id, timeout_at=timestamp(transfer.timeout_at),
+            code=transfer.code, venture_id=transfer.venture_id, reference=transfer.reference,
+            metadata=transfer.metadata, batch=transfer.batch, created_at=timestamp(transfer.created_at) or "",
+        ),
+    )

@@ -73,3 +73,31 @@ class NotYourMoney(PermissionDenied):
 class LedgerAccountExists(Conflict):
     type = "ledger-account-exists"
     title = "This owner already has an account of this purpose and currency, with other flags"
+
+
+# Statements -----------------------------------------------------------------------------------------------------
+
+
+class InvalidPeriod(InvalidInput):
+    type = "invalid-period"
+    title = "Not a period: write a month as 2026-11 or a quarter as 2026-Q4"
+
+
+class InvalidPlan(InvalidInput):
+    type = "invalid-plan"
+    title = "The plan is not valid"
+
+
+class StatementPlanNotFound(NotFound):
+    type = "statement-plan-not-found"
+    title = "No such statement plan"
+
+
+class NotVentureInsider(PermissionDenied):
+    type = "not-venture-insider"
+    title = "Only the venture's members and operators may see this"
+
+
+class InvalidWhatIf(InvalidInput):
+    type = "invalid-what-if"
+    title = "The what-if is not valid"

@@ -1,0 +1,328 @@
+"""ledger services (writes): settlement — share a revenue event under the rule version in force, as one linked
+batch of transfers from clearing to every party; refunds reverse in proportion.
+
+Idempotent by the event's id: the transfer ids are uuid5 of the event id and the share's position, so a retry (or a
+second settlement of one event racing on another connection) makes the very same transfers — the journal returns the
+originals — and the unique `Settlement.event_id` keeps one row. A different amount, venture or kind under a known
+event id is a conflict.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from makercloud.accounts import selectors as accounts_selectors
+from makercloud.accounts import services as accounts_services
+from makercloud.accounts.models import Organisation, User
+from makercloud.core.errors import InvalidInput
+from makercloud.core.events import record_event
+from makercloud.core.money import Money
+from makercloud.ledger.models.journal import Account, AccountPurpose
+from makercloud.ledger.models.rules import RevenueClass, RuleVersion, Settlement, SettlementKind
+from makercloud.ledger.rules import Allocation, allocate, rule_parse, seed_of
+from makercloud.ledger.rules.errors import NotSettler, RefundTooLarge, SettlementConflict, SettlementNotFound
+from makercloud.ledger.selectors import rules as selectors
+from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
+
+# Transfer ids of a settlement: uuid5(SETTLEMENT_NS, "<event id>/<share index>").
+SETTLEMENT_NS = uuid.UUID("6f1c1d9e-0b7a-5c4e-9a51-6d616b657263")
+PARTY_PURPOSE = {
+    "platform": AccountPurpose.PLATFORM_REVENUE,
+    "venture": AccountPurpose.VENTURE_OPERATING,
+    "suppliers": AccountPurpose.SUPPLIER_PAYABLE,
+    "co_creators": AccountPurpose.CO_CREATOR_EARNINGS,
+    "investors": AccountPurpose.INVESTOR_RETURNS,
+}
+
+
+def transfer_id(event_id: str, index: int) -> uuid.UUID:
+    return uuid.uuid5(SETTLEMENT_NS, f"{event_id}/{index}")
+
+
+class Accounts:
+    """The ledger accounts a settlement pays into, opened on first use and remembered for a bulk run."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, int, str], Account] = {}
+        self._platform: Organisation | None = None
+
+    def _get(self, owner: str, owner_id: int, purpose: str, currency: str) -> Account:
+        key = (owner, purpose, owner_id, currency)
+        if key not in self._cache:
+            if owner == "organisation":
+                organisation = Organisation.objects.get(pk=owner_id)
+                self._cache[key] = account_open(organisation=organisation, purpose=purpose, currency=currency)
+            else:
+                person = User.objects.get(pk=owner_id)
+                self._cache[key] = account_open(person=person, purpose=purpose, currency=currency)
+        return self._cache[key]
+
+    def platform(self) -> Organisation:
+        if self._platform is None:
+            self._platform = accounts_services.platform_organisation()
+        return self._platform
+
+    def clearing(self, currency: str) -> Account:
+        return self._get("organisation", self.platform().pk, AccountPurpose.CLEARING, currency)
+
+    def party(self, *, party: str, member: str | None, venture: Organisation, currency: str) -> Account:
+        purpose = PARTY_PURPOSE[party]
+        if party == "platform":
+            return self._get("organisation", self.platform().pk, purpose, currency)
+        if party == "venture":
+            return self._get("organisation", venture.pk, purpose, currency)
+        if member is None:
+            raise InvalidInput(detail=_("The set @%(set)s has no members.") % {"set": party})
+        owner, _sep, owner_id = member.partition(":")
+        return self._get(owner, int(owner_id), purpose, currency)
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueEvent:
+    """One revenue event for `settlements_bulk`."""
+
+    event_id: str
+    venture: Organisation
+    kind: str
+    revenue_class: str
+    amount: Money
+    occurred_at: datetime
+    refund_of: str | None = None
+
+
+def ensure_can_settle(*, actor: User | None, venture: Organisation) -> None:
+    """Operators and the venture's owners and administrators; `None` is the platform itself (commerce, the demo)."""
+    if actor is None:
+        return
+    if accounts_selectors.is_operator(person=actor):
+        return
+    if accounts_selectors.role_in(person=actor, organisation=venture) not in ("owner", "admin"):
+        raise NotSettler()
+
+
+def _check(event: RevenueEvent) -> None:
+    if not event.event_id or len(event.event_id) > 200 or "\x00" in event.event_id:
+        raise InvalidInput(detail=_("An event id is 1 to 200 characters."))
+    if event.kind not in SettlementKind.values:
+        raise InvalidInput(detail=_("%(kind)s is not a kind of revenue event.") % {"kind": event.kind})
+    if event.revenue_class not in RevenueClass.values:
+        raise InvalidInput(detail=_("%(cls)s is not a revenue class.") % {"cls": event.revenue_class})
+    if event.amount.minor <= 0:
+        raise InvalidInput(detail=_("The amount must be more than zero."))
+    if (event.kind == SettlementKind.REFUND) != (event.refund_of is not None):
+        raise InvalidInput(detail=_("A refund names the event it refunds (refund_of); other events do not."))
+    if event.occurred_at > timezone.now() + timedelta(minutes=5):
+        raise InvalidInput(detail=_("The event cannot have occurred in the future."))
+
+
+def _same(settlement: Settlement, event: RevenueEvent) -> Settlement:
+    refund_of = settlement.refund_of.event_id if settlement.refund_of_id else None  # type: ignore[union-attr]
+    if (settlement.venture_id, settlement.kind, settlement.amount, settlement.currency, refund_of) != (
+        event.venture.pk, event.kind, event.amount.minor, event.amount.currency, event.refund_of
+    ):
+        raise SettlementConflict(
+            detail=_("The event %(id)s was already settled with another venture, kind or amount.")
+            % {"id": event.event_id}, settlement_id=settlement.pk,
+        )
+    return settlement
+
+
+def _metadata(version: RuleVersion, share: dict[str, Any], event_id: str) -> dict[str, Any]:
+    return {"rule_version_id": version.pk, "rule_id": version.rule_id, "rule_version": version.number,
+            "rule_hash": version.content_hash, "line": share["line"], "party": share["party"],
+            "member": share["member"], "event_id": event_id}
+
+
+class _Plan:
+    """What one event will write: its settlement row (unsaved) and its transfer specs."""
+
+    def __init__(self, settlement: Settlement, specs: list[TransferSpec]) -> None:
+        self.settlement = settlement
+        self.specs = specs
+
+
+def _plan_sale(event: RevenueEvent, version: RuleVersion, parsed: Any, sets: dict[str, Any], accounts: Accounts,
+               actor: User | None) -> _Plan:
+    seed = seed_of(event.event_id)
+    allocation: Allocation = allocate(parsed, event.amount, kind=event.kind,
+                                      context=selectors.context_from(sets, seed=seed, require_members=True))
+    clearing = accounts.clearing(event.amount.currency)
+    shares: list[dict[str, Any]] = []
+    specs: list[TransferSpec] = []
+    for share in allocation.shares:
+        if share.minor <= 0:
+            continue
+        account = accounts.party(party=share.party, member=share.member, venture=event.venture,
+                                 currency=event.amount.currency)
+        entry = {"index": len(shares), "line": share.line, "party": share.party, "member": share.member,
+                 "label": share.label, "account_id": account.pk, "minor": share.minor,
+                 "transfer_id": str(transfer_id(event.event_id, len(shares)))}
+        shares.append(entry)
+        specs.append(TransferSpec(
+            id=uuid.UUID(str(entry["transfer_id"])), debit_account=clearing, credit_account=account, amount=share.minor,
+            code=event.kind, venture=event.venture, reference=event.event_id,
+            metadata=_metadata(version, entry, event.event_id),
+        ))
+    settlement = Settlement(
+        event_id=event.event_id, venture=event.venture, kind=event.kind, revenue_class=event.revenue_class,
+        amount=event.amount.minor, currency=event.amount.currency, rule_version=version,
+        occurred_at=event.occurred_at, seed=str(seed), shares=shares, context=sets, created_by=actor,
+        batch=uuid.uuid5(SETTLEMENT_NS, event.event_id),
+    )
+    return _Plan(settlement, specs)
+
+
+def refund_shares(*, settlement: Settlement) -> list[dict[str, Any]]:
+    """A refund's shares, recomputed: its amount allocated over what each share of the original still held before
+    it (the original's shares minus earlier refunds), with the refund event's seed as tie-break."""
+    original = settlement.refund_of
+    assert original is not None
+    earlier = original.refunds.filter(pk__lt=settlement.pk) if settlement.pk else original.refunds.all()
+    return _refund_allocation(original, list(earlier), settlement.amount, int(settlement.seed))
+
+
+def _refund_allocation(original: Settlement, earlier: list[Settlement], amount: int, seed: int
+                       ) -> list[dict[str, Any]]:
+    left = {share["index"]: share["minor"] for share in original.shares}
+    for refund in earlier:
+        for share in refund.shares:
+            left[share["of"]] -= share["minor"]
+    order = [share["index"] for share in original.shares]
+    weights = [left[i] for i in order]
+    if amount > sum(weights):
+        raise RefundTooLarge(detail=_("At most %(left)s can still be refunded of %(event)s.")
+                             % {"left": sum(weights), "event": original.event_id}, left=sum(weights))
+    parts = Money(amount, original.currency).allocate(weights, start=seed % len(order))
+    by_index = {share["index"]: share for share in original.shares}
+    return [{"of": i, "line": by_index[i]["line"], "party": by_index[i]["party"], "member": by_index[i]["member"],
+             "label": by_index[i]["label"], "account_id": by_index[i]["account_id"], "minor": part.minor}
+            for i, part in zip(order, parts, strict=True)]
+
+
+def _plan_refund(event: RevenueEvent, accounts: Accounts, actor: User | None) -> _Plan:
+    original = Settlement.objects.select_for_update().filter(event_id=event.refund_of).first()
+    if original is None or original.refund_of_id is not None or original.venture_id != event.venture.pk:
+        raise SettlementNotFound(detail=_("There is no settled sale %(id)s of this venture to refund.")
+                                 % {"id": event.refund_of})
+    if original.currency != event.amount.currency:
+        raise InvalidInput(detail=_("A refund is in the currency of the sale (%(currency)s).")
+                           % {"currency": original.currency})
+    seed = seed_of(event.event_id)
+    version = original.rule_version
+    clearing = accounts.clearing(original.currency)
+    shares: list[dict[str, Any]] = []
+    specs: list[TransferSpec] = []
+    for share in _refund_allocation(original, list(original.refunds.all()), event.amount.minor, seed):
+        if share["minor"] <= 0:
+            continue
+        share["index"] = len(shares)
+        share["transfer_id"] = str(transfer_id(event.event_id, len(shares)))
+        shares.append(share)
+        specs.append(TransferSpec(
+            id=uuid.UUID(share["transfer_id"]), debit_account=share["account_id"], credit_account=clearing,
+            amount=share["minor"], code="refund", venture=event.venture, reference=event.event_id,
+            metadata={**_metadata(version, share, event.event_id), "refund_of": original.event_id},
+        ))
+    settlement = Settlement(
+        event_id=event.event_id, venture=event.venture, kind=SettlementKind.REFUND,
+        revenue_class=original.revenue_class, amount=event.amount.minor, currency=original.currency,
+        rule_version=version, refund_of=original, occurred_at=event.occurred_at, seed=str(seed), shares=shares,
+        context={}, created_by=actor, batch=uuid.uuid5(SETTLEMENT_NS, event.event_id),
+    )
+    return _Plan(settlement, specs)
+
+
+def _existing(event_ids: Sequence[str]) -> dict[str, Settlement]:
+    return {s.event_id: s for s in Settlement.objects.select_related("refund_of").filter(event_id__in=event_ids)}
+
+
+@transaction.atomic
+def settle(*, event_id: str, venture: Organisation, kind: str, revenue_class: str = RevenueClass.PRODUCT,
+           amount: Money, occurred_at: datetime | None = None, actor: User | None, refund_of: str | None = None
+           ) -> Settlement:
+    """Settle one revenue event (or a refund of one) under the rule version in force; idempotent by `event_id`."""
+    event = RevenueEvent(event_id=event_id, venture=venture, kind=kind, revenue_class=revenue_class, amount=amount,
+                         occurred_at=occurred_at or timezone.now(), refund_of=refund_of)
+    _check(event)
+    ensure_can_settle(actor=actor, venture=venture)
+    found = _existing([event_id]).get(event_id)
+    if found is not None:
+        return _same(found, event)
+    accounts = Accounts()
+    if kind == SettlementKind.REFUND:
+        plan = _plan_refund(event, accounts, actor)
+    else:
+        version = selectors.rule_in_force(venture=venture, kind=kind)
+        plan = _plan_sale(event, version, rule_parse(version.text), selectors.context_of(rule=version.rule),
+                          accounts, actor)
+    transfers = transfers_create(transfers=plan.specs, actor=actor)
+    plan.settlement.batch = transfers[0].batch
+    try:
+        with transaction.atomic():
+            plan.settlement.save()
+    except IntegrityError:  # settled meanwhile by another connection: the transfers above were its very own
+        found = _existing([event_id]).get(event_id)
+        if found is None:
+            raise
+        return _same(found, event)
+    record_event(actor=actor, subject=plan.settlement, kind=f"settlement.{kind}", organisation=venture,
+                 data={"event_id": event_id, "amount": amount.minor, "currency": amount.currency,
+                       "rule_version": plan.settlement.rule_version.number,
+                       "rule_hash": plan.settlement.rule_version.content_hash})
+    return plan.settlement
+
+
+@transaction.atomic
+def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> list[Settlement]:
+    """Settle many events in one transaction and ONE linked batch of transfers (for imports and the benchmark).
+
+    Events already settled are checked (same content) and returned as they were; the rule text of each version in
+    force is parsed once, accounts opened once. Refunds in a bulk call are settled one by one (they lock the sale).
+    """
+    for event in events:
+        _check(event)
+    for venture_id in {event.venture.pk for event in events}:
+        ensure_can_settle(actor=actor, venture=next(e.venture for e in events if e.venture.pk == venture_id))
+    if len({event.event_id for event in events}) != len(events):
+        raise InvalidInput(detail=_("Each event of a bulk settlement needs its own id."))
+    existing = _existing([event.event_id for event in events])
+    accounts = Accounts()
+    versions: dict[tuple[int, str], tuple[RuleVersion, Any, dict[str, Any]]] = {}
+    plans: list[_Plan] = []
+    results: dict[str, Settlement] = {}
+    for event in events:
+        if event.event_id in existing:
+            results[event.event_id] = _same(existing[event.event_id], event)
+            continue
+        if event.kind == SettlementKind.REFUND:
+            continue
+        key = (event.venture.pk, event.kind)
+        if key not in versions:
+            version = selectors.rule_in_force(venture=event.venture, kind=event.kind)
+            versions[key] = (version, rule_parse(version.text), selectors.context_of(rule=version.rule))
+        plans.append(_plan_sale(event, *versions[key], accounts=accounts, actor=actor))
+    specs = [spec for plan in plans for spec in plan.specs]
+    if specs:
+        batch = transfers_create(transfers=specs, actor=actor)[0].batch
+        for plan in plans:
+            plan.settlement.batch = batch
+        Settlement.objects.bulk_create([plan.settlement for plan in plans], batch_size=2000)
+        for plan in plans:
+            results[plan.settlement.event_id] = plan.settlement
+    for event in events:
+        if event.kind == SettlementKind.REFUND and event.event_id not in results:
+            results[event.event_id] = settle(
+                event_id=event.event_id, venture=event.venture, kind=event.kind, revenue_class=event.revenue_class,
+                amount=event.amount, occurred_at=event.occurred_at, actor=actor, refund_of=event.refund_of,
+            )
+    if plans:
+        record_event(actor=actor, subject=plans[0].settlement, kind="settlement.bulk",
+                     organisation=plans[0].settlement.venture if len(versions) == 1 else None,
+                     data={"settled": len(plans), "transfers": len(specs)})
+    return [results[event.event_id] for event in events]

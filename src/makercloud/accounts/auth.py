@@ -1,8 +1,12 @@
 """How the API knows who is asking: a browser session (all scopes) or a personal access token (its scopes).
 
 A request that carries `Authorization: Bearer …` is decided by the token alone: an unusable token is a 401 and a
-token without the operation's scope a 403, even when a session cookie comes along. Without a bearer token, the
-session decides (with Django's CSRF check on unsafe methods). Public reads also let anonymous callers through.
+token without the operation's scope a 403, even when a session cookie comes along. Besides personal access tokens,
+the authenticators named in settings.API_BEARER_AUTHENTICATORS are asked (an app's OAuth access token, in
+developers.oauth): such a principal carries its own scopes, may call only operations that name one of them, and puts
+its grant on the request (`request.grant`) and on the person (`app_grant`), which narrows every device read to it.
+Without a bearer token, the session decides (with Django's CSRF check on unsafe methods). Public reads also let
+anonymous callers through.
 
 Async operations (an invocation with `?wait=`) authenticate a token on the executor's thread pool (`in_pool`), not on
 asgiref's single thread-sensitive thread that every sync view and `sync_to_async` call shares: a hundred concurrent
@@ -14,9 +18,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
@@ -70,7 +76,7 @@ class TokenAuth(HttpBearer):
     def _authenticate(self, request: HttpRequest, token: str) -> Any:
         pat = services.token_authenticate(raw=token)
         if pat is None:
-            raise InvalidToken()
+            return self._authenticate_other(request, token)
         if not self.accepted:
             raise TokenNotAccepted()
         if self.scope and self.scope not in pat.scopes:
@@ -82,6 +88,41 @@ class TokenAuth(HttpBearer):
         request.user = pat.person
         request.token = pat  # type: ignore[attr-defined]
         return pat.person
+
+
+    def _authenticate_other(self, request: HttpRequest, token: str) -> Any:
+        """A bearer token that is no personal access token: an app's, or unknown (401)."""
+        for authenticate in _bearer_authenticators():
+            principal = authenticate(token)
+            if principal is None:
+                continue
+            if not self.accepted:
+                raise TokenNotAccepted(detail="An app's token cannot do this; only the person, signed in, can.")
+            if self.scope is None and not principal.unscoped_operations:
+                raise InsufficientScope(
+                    detail="An app's token may call only operations of the scopes apps are granted.", scope=""
+                )
+            if self.scope and self.scope not in principal.scopes:
+                raise InsufficientScope(
+                    detail=f"This operation needs the scope {self.scope!r}; the app was granted "
+                    f"{', '.join(principal.scopes) or 'none'}.",
+                    scope=self.scope,
+                )
+            request.user = principal.person
+            request.token = principal.token  # type: ignore[attr-defined]
+            request.grant = principal.grant  # type: ignore[attr-defined]
+            return principal.person
+        raise InvalidToken()
+
+
+_authenticators: list[Callable[[str], Any]] | None = None
+
+
+def _bearer_authenticators() -> list[Callable[[str], Any]]:
+    global _authenticators
+    if _authenticators is None:
+        _authenticators = [import_string(name) for name in getattr(settings, "API_BEARER_AUTHENTICATORS", [])]
+    return _authenticators
 
 
 class Session(SessionAuth):

@@ -15,6 +15,8 @@ from makercloud.accounts.api import router as accounts_router
 from makercloud.automations.api import router as automations_router
 from makercloud.core import problems
 from makercloud.developers.api import router as developers_router
+from makercloud.developers.api.clients import rate_limited
+from makercloud.developers.errors import RateLimited
 from makercloud.devices.api import router as devices_router
 from makercloud.ledger.api import router as ledger_router
 from makercloud.ventures.api import router as ventures_router
@@ -118,6 +120,7 @@ api = MakercloudAPI(
     docs=SwaggerUI(),
 )
 problems.install(api)
+api.add_exception_handler(RateLimited, rate_limited)  # 429 with Retry-After (developers)
 api.add_router("", accounts_router)
 api.add_router("", ventures_router)
 api.add_router("", devices_router)

@@ -6,6 +6,7 @@ from django.views import defaults
 
 from makercloud.config.api import api
 from makercloud.core import health, problems
+from makercloud.developers import oauth
 
 admin.site.site_header = "makercloud operations"
 admin.site.site_title = "makercloud"
@@ -22,6 +23,7 @@ urlpatterns = [
     path("gateway/", include("makercloud.gateway.urls")),
     path("", include("makercloud.ledger.urls")),
     path("", include("makercloud.developers.urls")),
+    path("", include((oauth.urlpatterns(), "oauth2_provider"))),  # /o/… and /.well-known/oauth-authorization-server
     path("", include("makercloud.automations.urls")),
     path("", include("makercloud.web.urls")),
 ]

@@ -18,6 +18,7 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from makercloud.accounts import selectors as accounts_selectors
+from makercloud.accounts.errors import InsufficientScope
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, User
 from makercloud.core import mqtt
 from makercloud.devices import td
@@ -71,8 +72,21 @@ def _member_org_ids(person: User) -> QuerySet[Membership, Any]:
     return Membership.objects.filter(person=person).values("organisation_id")
 
 
+def _app_grant(viewer: User) -> Any:
+    """The grant of the app whose token the viewer came with (see accounts.auth), or None."""
+    return getattr(viewer, "app_grant", None)
+
+
+def _within_grant(devices: QuerySet[Device], viewer: User) -> QuerySet[Device]:
+    """An app's token reaches only the devices of its grant — never another, even of the same person."""
+    grant = _app_grant(viewer)
+    if grant is None:
+        return devices
+    return devices.filter(app_grants=grant)
+
+
 def devices_visible_to(*, viewer: User) -> QuerySet[Device]:
-    devices = Device.objects.select_related("model", "organisation")
+    devices = _within_grant(Device.objects.select_related("model", "organisation"), viewer)
     if accounts_selectors.is_operator(person=viewer):
         return devices
     if not viewer.is_authenticated:
@@ -120,6 +134,9 @@ def devices_of(*, organisation: Organisation) -> QuerySet[Device]:
 
 
 def fleet_of(*, viewer: User, organisation: Organisation) -> QuerySet[Device]:
+    if _app_grant(viewer) is not None:
+        raise InsufficientScope(detail="An app's token reaches only the devices granted to it, not a fleet.",
+                                scope="devices:manage")
     if not (accounts_selectors.is_member(person=viewer, organisation=organisation)
             or accounts_selectors.is_operator(person=viewer)):
         return Device.objects.none()
@@ -135,8 +152,9 @@ def fleet_summary(*, organisation: Organisation) -> dict[str, int]:
 
 
 def home_of(*, person: User) -> QuerySet[Device]:
-    """The devices a person has claimed into their home."""
-    return Device.objects.filter(owner=person).select_related("model", "organisation").order_by("claimed_at", "pk")
+    """The devices a person has claimed into their home (those of the grant, for an app's token)."""
+    devices = _within_grant(Device.objects.filter(owner=person), person)
+    return devices.select_related("model", "organisation").order_by("claimed_at", "pk")
 
 
 def delta_of(*, device: Device) -> dict[str, Any]:

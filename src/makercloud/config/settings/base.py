@@ -194,7 +194,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OIDC_ISS_ENDPOINT": OAUTH_ISSUER,
 }
+API_BEARER_AUTHENTICATORS = ["makercloud.developers.oauth.bearer_authenticate"]  # besides personal access tokens
 # Per-minute request limits of app tokens (429 with Retry-After beyond them).
 OAUTH_RATE_LIMIT_PER_TOKEN = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_TOKEN", "120"))
 OAUTH_RATE_LIMIT_PER_APP = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_APP", "6000"))

@@ -21,6 +21,13 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def encode_metadata(metadata: Mapping[str, Any]) -> str:
+    """Metadata as the chain (and the database) stores it: compact JSON with sorted keys."""
+    if not metadata:
+        return "{}"
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(
     *,
     seq: int,
@@ -35,17 +42,27 @@ def canonical(
     code: str,
     venture_id: int | None,
     reference: str,
-    metadata: Mapping[str, Any],
+    metadata: str,
     batch: UUID | str,
     created_at: str,
 ) -> bytes:
-    """The bytes a transfer's hash covers. Times are given already formatted by `timestamp`."""
-    fields = [
-        seq, str(id), debit_account_id, credit_account_id, amount, currency, kind,
-        str(pending_id) if pending_id else None, timeout_at, code, venture_id, reference, metadata, str(batch),
-        created_at,
-    ]
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes a transfer's hash covers: the compact JSON array
+
+        [seq, "id", debit_account_id, credit_account_id, amount, "currency", "kind", "pending_id" | null,
+         "timeout_at" | null, "code", venture_id | null, "reference", {metadata, keys sorted}, "batch", "created_at"]
+
+    UTF-8, no spaces, non-ASCII characters as themselves. Times are given already formatted by `timestamp`, the
+    metadata by `encode_metadata`. (Currency, kind and code are plain ASCII words, checked on the way in.)
+    """
+    return (
+        f'[{seq},"{id}",{debit_account_id},{credit_account_id},{amount},"{currency}","{kind}",'
+        f'{_quoted(pending_id)},{_quoted(timeout_at)},"{code}",{"null" if venture_id is None else venture_id},'
+        f'{json.dumps(reference, ensure_ascii=False)},{metadata},"{batch}","{created_at}"]'
+    ).encode()
+
+
+def _quoted(value: object) -> str:
+    return "null" if value is None else f'"{value}"'
 
 
 def link(prev_hash: str, data: bytes) -> str:
@@ -61,6 +78,7 @@ def transfer_hash(transfer: Any, prev_hash: str) -> str:
             credit_account_id=transfer.credit_account_id, amount=transfer.amount, currency=transfer.currency,
             kind=transfer.kind, pending_id=transfer.pending_id, timeout_at=timestamp(transfer.timeout_at),
             code=transfer.code, venture_id=transfer.venture_id, reference=transfer.reference,
-            metadata=transfer.metadata, batch=transfer.batch, created_at=timestamp(transfer.created_at) or "",
+            metadata=encode_metadata(transfer.metadata), batch=transfer.batch,
+            created_at=timestamp(transfer.created_at) or "",
         ),
     )

@@ -116,7 +116,7 @@ class Transfer(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=TransferKind.choices)
     pending = models.ForeignKey(
         "self", verbose_name=_("pending transfer"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", db_column="pending_id",
+        related_name="+", db_index=False,  # the unique constraint below indexes it
     )
     timeout_at = models.DateTimeField(_("times out at"), null=True, blank=True)
     code = models.CharField(_("code"), max_length=16, choices=TransferCode.choices)
@@ -147,8 +147,6 @@ class Transfer(models.Model):
         ]
         indexes = [
             models.Index(fields=["timeout_at"], condition=Q(kind="pending"), name="ledger_transfer_timeouts"),
-            models.Index(fields=["created_at"], name="ledger_transfer_created"),
-            models.Index(fields=["code", "seq"], name="ledger_transfer_code"),
         ]
 
     def __str__(self) -> str:

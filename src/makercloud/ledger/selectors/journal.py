@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from makercloud.ledger.models.journal import Account, BalanceSnapshot
+from makercloud.ledger import chain
+from makercloud.ledger.models.journal import Account, BalanceSnapshot, Checkpoint, Transfer
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,41 @@ def balance_of(*, account: Account | int) -> Balance:
         .first()
     )
     return Balance(*snapshot) if snapshot else Balance()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What `makercloud ledger verify` says: how many transfers, the head's hash, and the first broken link."""
+
+    count: int
+    head: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def ledger_report(*, chunk: int = 5000) -> ChainReport:
+    """Recompute the hash chain over the whole journal in seq order, then compare the published checkpoints."""
+    prev = chain.GENESIS
+    expected = 1
+    hashes_at: dict[int, str] = {}
+    checkpoints = dict(Checkpoint.objects.values_list("seq", "hash"))
+    for transfer in Transfer.objects.order_by("seq").iterator(chunk_size=chunk):
+        if transfer.seq != expected:
+            return ChainReport(expected - 1, prev, expected, f"transfer #{expected} is missing")
+        if transfer.prev_hash != prev:
+            return ChainReport(expected - 1, prev, transfer.seq, "its previous hash is not the hash before it")
+        if chain.transfer_hash(transfer, prev) != transfer.hash:
+            return ChainReport(expected - 1, prev, transfer.seq, "its content does not match its hash")
+        if transfer.seq in checkpoints:
+            hashes_at[transfer.seq] = transfer.hash
+        prev = transfer.hash
+        expected += 1
+    for seq, published in sorted(checkpoints.items()):
+        if hashes_at.get(seq) != published:
+            return ChainReport(expected - 1, prev, seq, "the chain no longer matches the checkpoint published here")
+    return ChainReport(expected - 1, prev)
+
+
+def ledger_verify() -> int | None:
+    """The seq of the first broken link of the hash chain, or None when the whole journal checks out."""
+    return ledger_report().broken_seq

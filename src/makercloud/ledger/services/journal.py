@@ -10,7 +10,6 @@ Every write goes through `transfers_create`, one linked batch at a time, in one 
 5. transfers and one balance row per touched account are appended (COPY on PostgreSQL), chained by hash.
 """
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from makercloud.accounts.models import Organisation, User
-from makercloud.core.errors import InvalidInput
+from makercloud.core.errors import DomainError, InvalidInput
 from makercloud.core.events import record_event
 from makercloud.ledger import chain
 from makercloud.ledger.errors import (
@@ -47,7 +46,6 @@ from makercloud.ledger.models.journal import (
     Checkpoint,
     Transfer,
     TransferCode,
-    TransferKind,
 )
 
 # A checkpoint is published when the head has moved this many transfers past the last one (and hourly by a job).
@@ -57,6 +55,9 @@ CHAIN_LOCK = 0x4C4544474552
 # Accounts whose balance may go either way; every other purpose refuses debits beyond its credits by default.
 UNFLAGGED_PURPOSES = frozenset({AccountPurpose.CLEARING})
 MAX_AMOUNT = 2**62
+CODES = frozenset(TransferCode.values)
+SINGLE, PENDING, POST, VOID, EXPIRE = "single", "pending", "post", "void", "expire"
+CLIENT_KINDS = frozenset({SINGLE, PENDING, POST, VOID})
 
 TRANSFER_COLUMNS = (
     "id", "seq", "debit_account_id", "credit_account_id", "amount", "currency", "kind", "pending_id", "timeout_at",
@@ -126,7 +127,7 @@ class TransferSpec:
     credit_account: Account | int | None = None
     amount: int | None = None
     code: str = ""
-    kind: str = TransferKind.SINGLE
+    kind: str = "single"
     pending_id: uuid.UUID | None = None
     timeout: int = 0
     currency: str | None = None
@@ -136,9 +137,9 @@ class TransferSpec:
 
 
 def _id_of(value: Account | Organisation | int | None) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    return value.pk
+    if value is None or type(value) is int:
+        return value  # type: ignore[return-value]
+    return value.pk  # type: ignore[union-attr]
 
 
 def _plain_json(value: Any, path: str = "metadata") -> None:
@@ -159,27 +160,27 @@ def _plain_json(value: Any, path: str = "metadata") -> None:
 
 def _checked(spec: TransferSpec) -> dict[str, Any]:
     """A spec as a plain dict, checked on its own (without the database)."""
-    if not isinstance(spec.id, uuid.UUID) or spec.id.int == 0:
+    if type(spec.id) is not uuid.UUID or spec.id.int == 0:
         raise InvalidTransfer(detail=_("A transfer's id must be a non-zero UUID."))
-    if spec.kind not in (TransferKind.SINGLE, TransferKind.PENDING, TransferKind.POST, TransferKind.VOID):
+    if spec.kind not in CLIENT_KINDS:
         raise InvalidTransfer(detail=_("%(kind)s is not a kind of transfer a client can create.") % {"kind": spec.kind})
     amount = spec.amount
-    if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount < MAX_AMOUNT):
+    if amount is not None and (type(amount) is not int or not 0 < amount < MAX_AMOUNT):
         raise InvalidTransfer(detail=_("The amount must be a positive integer number of minor units."), id=str(spec.id))
-    if spec.code and spec.code not in TransferCode.values:
+    if spec.code and spec.code not in CODES:
         raise InvalidTransfer(detail=_("%(code)s is not a transfer code.") % {"code": spec.code}, id=str(spec.id))
-    if not isinstance(spec.reference, str) or len(spec.reference) > 200 or "\x00" in spec.reference:
+    if type(spec.reference) is not str or len(spec.reference) > 200 or "\x00" in spec.reference:
         raise InvalidTransfer(detail=_("The reference is text of at most 200 characters."), id=str(spec.id))
-    if not isinstance(spec.timeout, int) or spec.timeout < 0:
+    if type(spec.timeout) is not int or spec.timeout < 0:
         raise InvalidTransfer(detail=_("The timeout is a number of seconds, 0 or more."), id=str(spec.id))
     metadata = dict(spec.metadata)
-    if metadata:
+    if metadata and not all(type(value) in (str, int, bool) for value in metadata.values()):
         _plain_json(metadata)
-    resolving = spec.kind in (TransferKind.POST, TransferKind.VOID)
+    resolving = spec.kind == POST or spec.kind == VOID
     if resolving:
         if spec.pending_id is None:
             raise InvalidTransfer(detail=_("A post or void names the pending transfer it resolves."), id=str(spec.id))
-        if spec.kind == TransferKind.VOID and amount is not None:
+        if spec.kind == VOID and amount is not None:
             raise InvalidTransfer(detail=_("A void releases the whole pending amount; give no amount."),
                                   id=str(spec.id))
     else:
@@ -190,7 +191,7 @@ def _checked(spec: TransferSpec) -> dict[str, Any]:
                 detail=_("A transfer needs a debit account, a credit account, an amount and a code."),
                 id=str(spec.id),
             )
-        if spec.timeout and spec.kind != TransferKind.PENDING:
+        if spec.timeout and spec.kind != PENDING:
             raise InvalidTransfer(detail=_("Only a pending transfer has a timeout."), id=str(spec.id))
     return {
         "id": spec.id,
@@ -205,6 +206,7 @@ def _checked(spec: TransferSpec) -> dict[str, Any]:
         "venture_id": _id_of(spec.venture),
         "reference": spec.reference,
         "metadata": metadata,
+        "metadata_json": chain.encode_metadata(metadata),
     }
 
 
@@ -217,7 +219,7 @@ def _same(stored: Transfer, wanted: dict[str, Any]) -> bool:
             return False
     if wanted["code"] and stored.code != wanted["code"]:
         return False
-    return not (wanted["kind"] == TransferKind.PENDING and bool(wanted["timeout"]) != bool(stored.timeout_at))
+    return not (wanted["kind"] == PENDING and bool(wanted["timeout"]) != bool(stored.timeout_at))
 
 
 def _serialise() -> None:
@@ -235,6 +237,7 @@ def _transfer(values: dict[str, Any]) -> Transfer:
     """A model instance for a row just written, without the cost of Model.__init__."""
     transfer = Transfer.__new__(Transfer)
     transfer.__dict__.update(values)
+    transfer.__dict__.pop("metadata_json", None)
     state = ModelState()
     state.adding = False
     state.db = "default"
@@ -248,14 +251,19 @@ def _write(rows: list[dict[str, Any]], snapshots: list[tuple[int, ...]]) -> None
             raw = cursor.cursor
             with raw.copy(f"COPY ledger_transfer ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(
-                        [json.dumps(row["metadata"]) if name == "metadata" else row[name] for name in TRANSFER_COLUMNS]
-                    )
+                    copy.write_row((
+                        row["id"], row["seq"], row["debit_account_id"], row["credit_account_id"], row["amount"],
+                        row["currency"], row["kind"], row["pending_id"], row["timeout_at"], row["code"],
+                        row["venture_id"], row["reference"], row["metadata_json"], row["batch"], row["created_at"],
+                        row["prev_hash"], row["hash"],
+                    ))
             with raw.copy(f"COPY ledger_balancesnapshot ({', '.join(SNAPSHOT_COLUMNS)}) FROM STDIN") as copy:
                 for snapshot in snapshots:
                     copy.write_row(snapshot)
         return
-    Transfer.objects.bulk_create([Transfer(**row) for row in rows], batch_size=500)
+    Transfer.objects.bulk_create(
+        [Transfer(**{name: row[name] for name in TRANSFER_COLUMNS}) for row in rows], batch_size=500
+    )
     BalanceSnapshot.objects.bulk_create(
         [BalanceSnapshot(**dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True))) for snapshot in snapshots],
         batch_size=500,
@@ -270,37 +278,26 @@ def _lookup_existing(ids: list[uuid.UUID]) -> dict[uuid.UUID, Transfer]:
     return found
 
 
-@transaction.atomic
-def transfers_create(
-    *, transfers: Sequence[TransferSpec], actor: User | None = None, at: datetime | None = None
-) -> list[Transfer]:
-    """Append one linked batch to the journal: every transfer in it, or (on any refusal) none.
-
-    A retry of a batch whose ids are all in the journal with identical content returns the originals; an id in the
-    journal with other content raises TransferExists. `at` is for tests and the expiry job only.
-    """
-    if not transfers:
-        return []
-    wanted = [_checked(spec) for spec in transfers]
+def _retried(wanted: list[dict[str, Any]]) -> list[Transfer] | None:
+    """The originals when this batch is already in the journal; None when none of its ids is; else a conflict."""
     ids = [item["id"] for item in wanted]
-    if len(set(ids)) != len(ids):
-        raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
-
-    _serialise()
     existing = _lookup_existing(ids)
-    if existing:
-        for item in wanted:
-            stored = existing.get(item["id"])
-            if stored is not None and not _same(stored, item):
-                raise TransferExists(id=str(item["id"]))
-        if len(existing) == len(wanted):
-            return [existing[i] for i in ids]
-        first = next(i for i in ids if i in existing)
-        raise TransferExists(
-            detail=_("Part of this batch is already in the journal; retry it whole or not at all."), id=str(first)
-        )
+    if not existing:
+        return None
+    for item in wanted:
+        stored = existing.get(item["id"])
+        if stored is not None and not _same(stored, item):
+            raise TransferExists(id=str(item["id"]))
+    if len(existing) == len(wanted):
+        return [existing[i] for i in ids]
+    first = next(i for i in ids if i in existing)
+    raise TransferExists(
+        detail=_("Part of this batch is already in the journal; retry it whole or not at all."), id=str(first)
+    )
 
-    now = at or timezone.now()
+
+def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, Any]], list[tuple[int, ...]]]:
+    """Lock the accounts, apply the batch to their balances in memory, chain the hashes: the rows to append."""
     resolving_ids = [item["pending_id"] for item in wanted if item["pending_id"] is not None]
     created_here: dict[uuid.UUID, dict[str, Any]] = {}
     pendings: dict[uuid.UUID, dict[str, Any]] = {}
@@ -335,6 +332,9 @@ def transfers_create(
                     snapshot.debits_posted, snapshot.credits_posted, snapshot.debits_pending, snapshot.credits_pending,
                 ]
 
+    venture_ids = {item["venture_id"] for item in wanted if item["venture_id"] is not None}
+    if venture_ids and Organisation.objects.filter(pk__in=venture_ids).count() != len(venture_ids):
+        raise InvalidTransfer(detail=_("The venture of a transfer does not exist."))
     seq, prev_hash = _head()
     batch = uuid.uuid4()
     created_at = chain.timestamp(now) or ""
@@ -343,9 +343,9 @@ def transfers_create(
     for item in wanted:
         kind = item["kind"]
         tid = item["id"]
-        if kind in (TransferKind.POST, TransferKind.VOID):
+        if kind in (POST, VOID):
             pending: dict[str, Any] | None = created_here.get(item["pending_id"]) or pendings.get(item["pending_id"])
-            if pending is None or pending["kind"] != TransferKind.PENDING:
+            if pending is None or pending["kind"] != PENDING:
                 raise PendingTransferNotFound(id=str(tid), pending_id=str(item["pending_id"]))
             if item["pending_id"] in resolved:
                 raise PendingTransferResolved(id=str(tid), pending_id=str(item["pending_id"]))
@@ -361,7 +361,7 @@ def transfers_create(
                 raise InvalidTransfer(detail=_("A post or void keeps the pending transfer's code."), id=str(tid))
             debit_id, credit_id = pending["debit_account_id"], pending["credit_account_id"]
             held = pending["amount"]
-            amount = held if kind == TransferKind.VOID or item["amount"] is None else item["amount"]
+            amount = held if kind == VOID or item["amount"] is None else item["amount"]
             if amount > held:
                 raise ExceedsPendingAmount(id=str(tid), pending_amount=held)
             currency, code, venture_id = pending["currency"], pending["code"], pending["venture_id"]
@@ -379,16 +379,16 @@ def transfers_create(
                 raise TransferCurrencyMismatch(id=str(tid))
 
         debit, credit = balances[debit_id], balances[credit_id]
-        if kind == TransferKind.SINGLE:
+        if kind == SINGLE:
             debit[0] += amount
             credit[1] += amount
-        elif kind == TransferKind.PENDING:
+        elif kind == PENDING:
             debit[2] += amount
             credit[3] += amount
         else:
             debit[2] -= held
             credit[3] -= held
-            if kind == TransferKind.POST:
+            if kind == POST:
                 debit[0] += amount
                 credit[1] += amount
         if accounts[debit_id].debits_must_not_exceed_credits and debit[0] + debit[2] > debit[1]:
@@ -398,35 +398,76 @@ def transfers_create(
 
         seq += 1
         timeout_at = None
-        if kind == TransferKind.PENDING and item["timeout"]:
+        if kind == PENDING and item["timeout"]:
             timeout_at = now + timedelta(seconds=item["timeout"])
         reference = item["reference"]
         metadata = item["metadata"]
+        metadata_json = item["metadata_json"]
         pending_id = item["pending_id"]
         digest = chain.link(
             prev_hash,
             chain.canonical(
                 seq=seq, id=tid, debit_account_id=debit_id, credit_account_id=credit_id, amount=amount,
                 currency=currency, kind=kind, pending_id=pending_id, timeout_at=chain.timestamp(timeout_at),
-                code=code, venture_id=venture_id, reference=reference, metadata=metadata, batch=batch,
+                code=code, venture_id=venture_id, reference=reference, metadata=metadata_json, batch=batch,
                 created_at=created_at,
             ),
         )
         row = {
             "id": tid, "seq": seq, "debit_account_id": debit_id, "credit_account_id": credit_id, "amount": amount,
             "currency": currency, "kind": kind, "pending_id": pending_id, "timeout_at": timeout_at, "code": code,
-            "venture_id": venture_id, "reference": reference, "metadata": metadata, "batch": batch,
+            "venture_id": venture_id, "reference": reference, "metadata": metadata, "metadata_json": metadata_json,
+            "batch": batch,
             "created_at": now, "prev_hash": prev_hash, "hash": digest,
         }
         rows.append(row)
-        if kind == TransferKind.PENDING:
+        if kind == PENDING:
             created_here[tid] = {**row, "timeout_at": timeout_at}
         prev_hash = digest
         touched[debit_id] = seq
         touched[credit_id] = seq
 
     snapshots = [(pk, last, *balances[pk]) for pk, last in sorted(touched.items())]
-    _write(rows, snapshots)
+    return rows, snapshots
+
+
+@transaction.atomic
+def transfers_create(
+    *, transfers: Sequence[TransferSpec], actor: User | None = None, at: datetime | None = None
+) -> list[Transfer]:
+    """Append one linked batch to the journal: every transfer in it, or (on any refusal) none.
+
+    A retry of a batch whose ids are all in the journal with identical content returns the originals; an id in the
+    journal with other content raises TransferExists. `at` is for tests and the expiry job only.
+    """
+    if not transfers:
+        return []
+    wanted = [_checked(spec) for spec in transfers]
+    ids = [item["id"] for item in wanted]
+    if len(set(ids)) != len(ids):
+        raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
+
+    _serialise()
+    now = at or timezone.now()
+    try:
+        rows, snapshots = _apply(wanted, now)
+    except DomainError:
+        # A retry of a batch that went in is answered with the originals even if it would be refused today.
+        originals = _retried(wanted)
+        if originals is not None:
+            return originals
+        raise
+    try:
+        # Optimistic: fresh ids are the rule, so no lookup first — the primary key refuses an id used before.
+        with transaction.atomic(), connection.wrap_database_errors:
+            _write(rows, snapshots)
+    except IntegrityError:
+        originals = _retried(wanted)
+        if originals is not None:
+            return originals
+        raise
+    seq, prev_hash = rows[-1]["seq"], rows[-1]["hash"]
+    batch = rows[0]["batch"]
     last_checkpoint = Checkpoint.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     if seq - last_checkpoint >= CHECKPOINT_EVERY:
         Checkpoint.objects.create(seq=seq, hash=prev_hash)
@@ -443,13 +484,13 @@ def transfer_post(
 ) -> Transfer:
     """Post a pending transfer in full or in part (`amount` ≤ the pending amount); the remainder is released."""
     return transfers_create(
-        transfers=[TransferSpec(id=id, kind=TransferKind.POST, pending_id=pending_id, amount=amount)], actor=actor
+        transfers=[TransferSpec(id=id, kind=POST, pending_id=pending_id, amount=amount)], actor=actor
     )[0]
 
 
 def transfer_void(*, id: uuid.UUID, pending_id: uuid.UUID, actor: User | None = None) -> Transfer:
     """Release a pending transfer's whole amount."""
-    return transfers_create(transfers=[TransferSpec(id=id, kind=TransferKind.VOID, pending_id=pending_id)],
+    return transfers_create(transfers=[TransferSpec(id=id, kind=VOID, pending_id=pending_id)],
                             actor=actor)[0]
 
 
@@ -464,7 +505,7 @@ def transfers_expire(*, at: datetime | None = None, limit: int = 1000) -> int:
     with transaction.atomic():
         _serialise()
         due = list(
-            Transfer.objects.filter(kind=TransferKind.PENDING, timeout_at__lte=now)
+            Transfer.objects.filter(kind=PENDING, timeout_at__lte=now)
             .exclude(id__in=Transfer.objects.filter(pending__isnull=False).values("pending_id"))
             .order_by("seq")
             .values_list("id", flat=True)[:limit]
@@ -502,15 +543,16 @@ def _expire(due: list[uuid.UUID], now: datetime) -> None:
         tid = expire_id(pending_id)
         digest = chain.link(prev_hash, chain.canonical(
             seq=seq, id=tid, debit_account_id=debit_id, credit_account_id=credit_id, amount=held,
-            currency=pending["currency"], kind=TransferKind.EXPIRE, pending_id=pending_id, timeout_at=None,
-            code=pending["code"], venture_id=pending["venture_id"], reference="", metadata={}, batch=batch,
+            currency=pending["currency"], kind=EXPIRE, pending_id=pending_id, timeout_at=None,
+            code=pending["code"], venture_id=pending["venture_id"], reference="", metadata="{}", batch=batch,
             created_at=created_at,
         ))
         rows.append({
             "id": tid, "seq": seq, "debit_account_id": debit_id, "credit_account_id": credit_id, "amount": held,
-            "currency": pending["currency"], "kind": TransferKind.EXPIRE, "pending_id": pending_id,
+            "currency": pending["currency"], "kind": EXPIRE, "pending_id": pending_id,
             "timeout_at": None, "code": pending["code"], "venture_id": pending["venture_id"], "reference": "",
-            "metadata": {}, "batch": batch, "created_at": now, "prev_hash": prev_hash, "hash": digest,
+            "metadata": {}, "metadata_json": "{}", "batch": batch, "created_at": now, "prev_hash": prev_hash,
+            "hash": digest,
         })
         prev_hash = digest
         touched[debit_id] = seq

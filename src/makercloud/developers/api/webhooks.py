@@ -148,7 +148,8 @@ class DeliveryDetail(DeliveryOut):
 
     @staticmethod
     def resolve_payload(delivery: Delivery) -> dict[str, Any]:
-        return json.loads(delivery.body)  # type: ignore[no-any-return]
+        payload: dict[str, Any] = json.loads(delivery.body)
+        return payload
 
     @staticmethod
     def resolve_log(delivery: Delivery) -> list[DeliveryAttempt]:

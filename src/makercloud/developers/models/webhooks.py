@@ -14,6 +14,8 @@ The signing secret must be usable to sign, so it is kept encrypted (Fernet, key 
 in clear only when it is made.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -79,7 +81,7 @@ class WebhookEndpoint(models.Model):
     def __str__(self) -> str:
         return self.url
 
-    def circuit_state(self, *, now: object = None) -> str:
+    def circuit_state(self, *, now: datetime | None = None) -> str:
         if self.circuit_opened_at is None:
             return CircuitState.CLOSED
         if self.circuit_open_until is not None and self.circuit_open_until > (now or timezone.now()):

@@ -334,12 +334,12 @@ def deliveries_from_facts(*, facts: DeviceFacts) -> int:
     now = timezone.now()
     rows = []
     for fact in found:
-        message_id = body = None
+        message_id, body = "", ""
         for app_id in apps_of.get(fact.device_id, ()):
             for endpoint_id, types in endpoints.get(app_id, ()):
                 if fact.type not in types:
                     continue
-                if message_id is None:
+                if not message_id:
                     message_id, body = new_message_id(), _body(fact.type, fact.at, fact.data)
                 rows.append(Delivery(
                     endpoint_id=endpoint_id, app_id=app_id, message_id=message_id, event_type=fact.type,

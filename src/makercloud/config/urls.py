@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("makercloud.developers.urls")),
     path("", include((oauth.urlpatterns(), "oauth2_provider"))),  # /o/… and /.well-known/oauth-authorization-server
     path("", include("makercloud.automations.urls")),
+    path("", include("makercloud.notifications.urls")),
     path("", include("makercloud.web.urls")),
 ]
 

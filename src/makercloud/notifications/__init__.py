@@ -1,0 +1,1 @@
+"""In-app notifications: an inbox per person, each notification also sent by e-mail."""

@@ -36,9 +36,9 @@ def payouts_check() -> None:
 @periodic_job(crontab(minute="*"))
 def demo_revenue() -> None:
     """With the demo world seeded, a sample sale every ~20 s (three per minute) for a demo venture."""
-    from makercloud.ledger import demo
+    from makercloud.ledger.demo import is_seeded
 
-    if not demo.is_seeded():
+    if not is_seeded():
         return
     for offset in (0, 20, 40):
         demo_sale.schedule(delay=offset)
@@ -46,6 +46,6 @@ def demo_revenue() -> None:
 
 @job(expires=timedelta(seconds=60))
 def demo_sale() -> None:
-    from makercloud.ledger import demo
+    from makercloud.ledger.demo import settle_one_sale
 
-    demo.settle_one_sale()
+    settle_one_sale()

@@ -153,7 +153,7 @@ def payout_resolve(*, payout_id: uuid.UUID | str, paid: bool, reason: str = "") 
     if paid:
         transfers_create(transfers=[
             TransferSpec(id=uuid.uuid5(PAYOUT_NS, f"{payout.pk}/post"), kind="post",
-                         pending_id=payout.pending_transfer_id),
+                         pending_id=payout.pending_transfer_id, reference=str(payout.pk)),
             TransferSpec(id=uuid.uuid5(PAYOUT_NS, f"{payout.pk}/out"), debit_account=payout_pending,
                          credit_account=clearing, amount=payout.amount, code="payout", reference=str(payout.pk),
                          metadata={"payout": str(payout.pk), "provider_reference": payout.provider_reference}),
@@ -161,7 +161,7 @@ def payout_resolve(*, payout_id: uuid.UUID | str, paid: bool, reason: str = "") 
         payout.confirm()
     else:
         transfers_create(transfers=[TransferSpec(id=uuid.uuid5(PAYOUT_NS, f"{payout.pk}/void"), kind="void",
-                                                 pending_id=payout.pending_transfer_id)])
+                                                 pending_id=payout.pending_transfer_id, reference=str(payout.pk))])
         payout.fail(reason or _("The provider refused the payout."))
     payout.save()
     record_event(actor=None, subject=payout, kind="payout.paid" if paid else "payout.failed",

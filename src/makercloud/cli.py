@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     token_create.add_argument("--name", default="cli")
     token_create.add_argument("--scope", action="append", dest="scopes", help="repeat for several; default all")
 
+    ledger = commands.add_parser("ledger", help="the ledger's journal").add_subparsers(dest="action", required=True)
+    ledger.add_parser("verify", help="recompute the hash chain and name the first broken link")
+    ledger_export = ledger.add_parser("export", help="export the journal (the whole ledger or one venture's books)")
+    ledger_export.add_argument("--format", choices=["beancount"], default="beancount")
+    ledger_export.add_argument("--venture", default=None, help="one venture's books, by its short name (slug)")
+    ledger_export.add_argument("--output", default=None, help="write to this file; default standard output")
+
     manage = commands.add_parser("manage", help="Django's manage.py", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
     return parser

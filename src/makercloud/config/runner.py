@@ -366,6 +366,10 @@ def dispatch(args: argparse.Namespace) -> int:
             return user_create(args)
         case "token":
             return token_create(args)
+        case "ledger":
+            from makercloud.ledger import commands
+
+            return commands.run(args)
         case "manage":
             execute_from_command_line(["makercloud manage", *args.args])
             return 0

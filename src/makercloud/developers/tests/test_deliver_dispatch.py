@@ -20,6 +20,7 @@ from makercloud.developers.models import (
     Grant,
     WebhookEndpoint,
 )
+from makercloud.developers.services import clients as app_services
 from makercloud.developers.services import webhooks
 from makercloud.developers.tests.webhook_fixtures import *  # noqa: F403
 from makercloud.developers.tests.webhook_fixtures import Receiver, make_due
@@ -253,15 +254,13 @@ def test_a_revoked_grant_cancels_pending_device_deliveries_and_grant_revoked_is_
 ) -> None:
     lamp = device_pair[0]
     publish(events=[event(lamp)])
-    with transaction.atomic():  # as the grant's revocation does
-        Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
-        webhooks.app_event_enqueue(app=grant.app, type="grant.revoked",
-                                   data={"grant_id": grant.pk, "device_ids": [lamp.pk]})
+    app_services.grant_revoke(actor=grant.person, grant=grant)  # enqueues grant.revoked in its transaction
     webhooks.deliveries_dispatch()
 
     (request,) = receiver.wait_for(1)
     payload = Webhook(endpoint[1]).verify(request.body, request.headers)
-    assert payload["type"] == "grant.revoked" and payload["data"]["grant_id"] == grant.pk
+    assert payload["type"] == "grant.revoked" and payload["data"]["grant"] == grant.pk
+    assert payload["data"]["devices"] == [lamp.pk]
     device_delivery = Delivery.objects.get(event_type="device.event")
     assert device_delivery.state == DeliveryState.CANCELLED and "revoked" in device_delivery.cancel_reason
 

@@ -102,6 +102,8 @@ class TokenAuth(HttpBearer):
                 raise InsufficientScope(
                     detail="An app's token may call only operations of the scopes apps are granted.", scope=""
                 )
+            if self.scope == "profile" and request.method not in {"GET", "HEAD", "OPTIONS"}:
+                raise InsufficientScope(detail="An app may read your profile, never change it.", scope="profile")
             if self.scope and self.scope not in principal.scopes:
                 raise InsufficientScope(
                     detail=f"This operation needs the scope {self.scope!r}; the app was granted "

@@ -1,5 +1,6 @@
 """django-oauth-toolkit, fitted to makercloud (docs/apps.md).
 
+- `S256Server`: PKCE with S256 only.
 - `AppScopes`: an app may be given only the scopes it registered (of the five OAuth scopes).
 - `Validator`: a suspended app's client is unknown; every token issued is counted in the app's usage.
 - `bearer_authenticate`: the API's second kind of bearer token (after personal access tokens): an app's access
@@ -22,6 +23,8 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.models import AccessToken, Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
+from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.errors import InvalidToken
@@ -53,6 +56,15 @@ def _app_of(application: Any) -> App | None:
         return application.app  # type: ignore[no-any-return]
     except App.DoesNotExist:
         return None
+
+
+class S256Server(Server):
+    """oauthlib's server with one PKCE method, S256: a `plain` challenge (or one without a method, which oauthlib
+    would take as plain) is refused before the consent screen, not only when the code is made."""
+
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        self.auth_grant._code_challenge_methods = {"S256": code_challenge_method_s256}
 
 
 class Validator(OAuth2Validator):

@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "makercloud.ledger",
     "makercloud.developers",
     "makercloud.automations",
-    "makercloud.notifications",
     "makercloud.web",
 ]
 
@@ -173,6 +172,7 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["devices:read"],
     "SCOPES_BACKEND_CLASS": "makercloud.developers.oauth.AppScopes",
     "OAUTH2_VALIDATOR_CLASS": "makercloud.developers.oauth.Validator",
+    "OAUTH2_SERVER_CLASS": "makercloud.developers.oauth.S256Server",
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only for localhost (checked when an app is saved)
     "ALLOW_URI_WILDCARDS": False,

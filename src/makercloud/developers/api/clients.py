@@ -152,8 +152,9 @@ class AppFilter(Schema):
 # Apps -----------------------------------------------------------------------------------------------------------
 
 
-def _created(app: App, secret: str | None) -> dict[str, Any]:
-    return {**AppOut.from_orm(app).model_dump(), "client_secret": secret}
+def _created(app: App, secret: str | None) -> App:
+    app.client_secret = secret  # type: ignore[attr-defined]  # on this answer only, never stored in the clear
+    return app
 
 
 @router.post(

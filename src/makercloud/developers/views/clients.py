@@ -201,10 +201,11 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
     is_maker = accounts_selectors.is_member(person=person, organisation=app.venture)
     initial = {"name": app.name, "description": app.description, "redirect_uris": "\n".join(app.redirect_uris),
                "scopes": app.scopes}
-    form = AppForm(request.POST or None, request.FILES or None, initial=initial)
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    bound = action == "save" and is_maker
+    form = AppForm(request.POST if bound else None, request.FILES if bound else None, initial=initial)
     secret = None
     if request.method == "POST" and is_maker:
-        action = request.POST.get("action", "save")
         try:
             if action == "rotate":
                 secret = services.app_rotate_secret(actor=person, app=app)

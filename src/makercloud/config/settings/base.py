@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "makercloud.ledger",
     "makercloud.developers",
     "makercloud.automations",
+    "makercloud.notifications",
     "makercloud.web",
 ]
 

@@ -16,6 +16,7 @@ from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from makercloud.devices import services as device_services
 from makercloud.devices.models import Device, DeviceModel
+from makercloud.ledger import demo as ledger_demo
 from makercloud.ventures import services as venture_services
 from makercloud.ventures.models import Origin, Venture
 
@@ -139,6 +140,7 @@ def seed(*, say: Callable[[str], None] = print) -> None:
         f"  sign in as {_email('li.wei')} (maker), {_email('sofia.rossi')} (supplier), "
         f"{_email('zhao.lei')} (user) or {_email('operator')} (operator); password {DEMO_PASSWORD}"
     )
+    ledger_demo.seed(people=people, say=say)
 
 
 def _add_members(organisation: Organisation, people: list[User]) -> None:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Sum
+
 from makercloud.ledger import chain
 from makercloud.ledger.models.journal import Account, BalanceSnapshot, Checkpoint, Transfer
 
@@ -74,3 +76,22 @@ def ledger_report(*, chunk: int = 5000) -> ChainReport:
 def ledger_verify() -> int | None:
     """The seq of the first broken link of the hash chain, or None when the whole journal checks out."""
     return ledger_report().broken_seq
+
+
+def balance_from_journal(*, account: Account | int) -> Balance:
+    """The account's balances summed from the transfers themselves (slow; for checks: it must equal `balance_of`)."""
+    account_id = account if isinstance(account, int) else account.pk
+    resolved = Transfer.objects.filter(pending__isnull=False).values("pending_id")
+
+    def total(side: str, kinds: tuple[str, ...], open_only: bool = False) -> int:
+        transfers = Transfer.objects.filter(**{f"{side}_account_id": account_id}, kind__in=kinds)
+        if open_only:
+            transfers = transfers.exclude(id__in=resolved)
+        return transfers.aggregate(total=Sum("amount"))["total"] or 0
+
+    return Balance(
+        debits_posted=total("debit", ("single", "post")),
+        credits_posted=total("credit", ("single", "post")),
+        debits_pending=total("debit", ("pending",), open_only=True),
+        credits_pending=total("credit", ("pending",), open_only=True),
+    )

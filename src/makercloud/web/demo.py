@@ -14,6 +14,7 @@ from django.db import transaction
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from makercloud.developers import demo as developers_demo
 from makercloud.devices import services as device_services
 from makercloud.devices.models import Device, DeviceModel
 from makercloud.ledger import demo as ledger_demo
@@ -132,6 +133,7 @@ def seed(*, say: Callable[[str], None] = print) -> None:
             )
 
     devices = _seed_appliances(people)
+    developers_demo.seed_apps(people=people)
     say(
         f"Demo world ready: {len(PEOPLE)} people, {len(VENTURES)} ventures, {len(ORGANISATIONS)} other "
         f"organisations, {devices} virtual appliances."

@@ -120,9 +120,11 @@ def decode_icon(data_url: str) -> tuple[bytes, str]:
 @transaction.atomic
 def app_register(
     *, actor: User, venture: Organisation, name: str, client_type: str, redirect_uris: Iterable[str],
-    scopes: Iterable[str], description: str = "", icon: bytes | None = None,
+    scopes: Iterable[str], description: str = "", icon: bytes | None = None, client_id: str | None = None,
 ) -> tuple[App, str | None]:
-    """A new app in the sandbox, and its client secret (confidential apps; shown this once, stored hashed)."""
+    """A new app in the sandbox, and its client secret (confidential apps; shown this once, stored hashed).
+
+    `client_id` fixes the client id (the demo world's app); otherwise one is generated."""
     _ensure_maker(actor=actor, venture=venture)
     if client_type not in ClientType.values:
         raise InvalidApp(detail="The client type is confidential or public.")
@@ -131,6 +133,7 @@ def app_register(
     icon_type = check_icon(icon) if icon else ""
     secret = generate_client_secret() if client_type == ClientType.CONFIDENTIAL else None
     application = Application.objects.create(
+        **({"client_id": client_id} if client_id else {}),
         name=name[:255],
         client_type=client_type,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,

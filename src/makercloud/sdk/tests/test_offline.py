@@ -21,7 +21,8 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 def test_the_code_challenge_is_the_rfc_7636_s256_of_the_verifier() -> None:
     # RFC 7636 appendix B
-    assert code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     verifier = "x" * 64
     expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert code_challenge(verifier) == expected

@@ -10,6 +10,7 @@ Cheap by construction, because the gateway sends one signal per batch of up to t
 - the runs are one bulk insert, committed with the facts; they are executed after commit (`runs.dispatch`).
 """
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -33,8 +34,10 @@ QUERY_CHUNK = 500
 
 
 def rate_cap() -> tuple[int, timedelta]:
-    """At most this many runs of one automation within the window; more are stopped (a loop or a flapping device)."""
-    return int(getattr(settings, "AUTOMATIONS_RATE_CAP", 30)), timedelta(seconds=60)
+    """At most this many runs of one automation within the window; more are stopped (a loop or a flapping device).
+    Settings' AUTOMATIONS_RATE_CAP, else the environment's MAKERCLOUD_AUTOMATIONS_RATE_CAP, else 30 a minute."""
+    cap = getattr(settings, "AUTOMATIONS_RATE_CAP", None) or os.environ.get("MAKERCLOUD_AUTOMATIONS_RATE_CAP") or 30
+    return int(cap), timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)

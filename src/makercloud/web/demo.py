@@ -14,6 +14,7 @@ from django.db import transaction
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from makercloud.automations import demo as automations_demo
 from makercloud.developers import demo as developers_demo
 from makercloud.devices import services as device_services
 from makercloud.devices.models import Device, DeviceModel
@@ -133,6 +134,7 @@ def seed(*, say: Callable[[str], None] = print) -> None:
             )
 
     devices = _seed_appliances(people)
+    automations_demo.seed(people=people)
     developers_demo.seed_apps(people=people)
     say(
         f"Demo world ready: {len(PEOPLE)} people, {len(VENTURES)} ventures, {len(ORGANISATIONS)} other "

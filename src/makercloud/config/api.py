@@ -120,7 +120,7 @@ api = MakercloudAPI(
     docs=SwaggerUI(),
 )
 problems.install(api)
-api.add_exception_handler(RateLimited, rate_limited)  # 429 with Retry-After (developers)
+api.add_exception_handler(RateLimited, rate_limited)  # type: ignore[arg-type]  # 429 with Retry-After
 api.add_router("", accounts_router)
 api.add_router("", ventures_router)
 api.add_router("", devices_router)

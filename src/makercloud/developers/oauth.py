@@ -53,7 +53,7 @@ def _app_of(application: Any) -> App | None:
     if application is None:
         return None
     try:
-        return application.app  # type: ignore[no-any-return]
+        return application.app
     except App.DoesNotExist:
         return None
 
@@ -119,8 +119,8 @@ def bearer_authenticate(raw: str) -> AppPrincipal | None:
     services.grant_touch(grant=grant)
     granted = set(token.scope.split())
     scopes = [scope for scope in grant.scopes if scope in granted]
-    person.app_grant = grant  # type: ignore[attr-defined]  # devices.selectors narrow every read to the grant
-    person.app_scopes = scopes  # type: ignore[attr-defined]
+    person.app_grant = grant  # devices.selectors narrow every read to the grant
+    person.app_scopes = scopes
     return AppPrincipal(person=person, scopes=scopes, grant=grant, token=token)
 
 

@@ -366,11 +366,9 @@ def _grant_revoke(*, grant: Grant, actor: User | None, why: str) -> Grant:
 
 
 def _announce_revocation(*, grant: Grant, why: str) -> None:
-    """grant.revoked to the app's webhooks, in this transaction (W's outbox)."""
-    try:
-        from makercloud.developers.services.webhooks import app_event_enqueue  # type: ignore[attr-defined]
-    except ImportError:  # webhooks not there yet: nothing to announce to
-        return
+    """grant.revoked to the app's webhook endpoints, in this transaction (the deliveries are rows of it)."""
+    from makercloud.developers.services.webhooks import app_event_enqueue  # here: webhooks reach back into clients
+
     app_event_enqueue(
         app=grant.app,
         type="grant.revoked",

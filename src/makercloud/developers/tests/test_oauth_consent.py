@@ -1,6 +1,7 @@
 """The consent screen and the authorisation rules: the sandbox, PKCE S256 only, exact redirect URIs, denial, unticked
 scopes, suspension and rate limits."""
 
+import json
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -180,3 +181,22 @@ def test_an_app_reads_the_profile_but_never_changes_it(world: World, client_for:
     assert changed.status_code == 403
     world.user.refresh_from_db()
     assert world.user.name == "Uma User"
+
+
+def test_revoking_a_grant_enqueues_grant_revoked_for_the_apps_endpoints(
+    world: World, client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    from makercloud.developers.models import Delivery
+    from makercloud.developers.services import webhooks
+
+    app, _ = register(world)
+    webhooks.webhook_endpoint_create(actor=world.maker, app=app, url="https://hooks.example/in",
+                                     event_types=["grant.revoked"])
+    token_for(world, app, client_for(world.user), scopes=["devices:read"], devices=[world.lamp])
+    grant = Grant.objects.get()
+    services.grant_revoke(actor=world.user, grant=grant)
+    delivery = Delivery.objects.get(event_type="grant.revoked")
+    assert delivery.app_id == app.pk
+    body = json.loads(delivery.body)
+    assert body["data"]["grant"] == grant.pk and body["data"]["devices"] == [world.lamp.pk]
+    assert body["data"]["reason"] == "revoked_by_user"

@@ -127,7 +127,7 @@ class ConsentView(AuthorizationView):
         if form is not None and not form.is_bound:
             form.initial["granted"] = requested
         if app is not None and self.request.user.is_authenticated:
-            context["devices"] = services.consent_devices(app=app, person=self.request.user)  # type: ignore[arg-type]
+            context["devices"] = services.consent_devices(app=app, person=self.request.user)
             context["sandbox"] = app.status != AppStatus.APPROVED
         return context
 
@@ -138,7 +138,7 @@ class ConsentView(AuthorizationView):
         requested = form.cleaned_data["scope"].split()
         granted = [s for s in form.cleaned_data.get("granted") or [] if s in requested]
         try:
-            services.grant_consent(person=self.request.user, app=app, scopes=granted,  # type: ignore[arg-type]
+            services.grant_consent(person=self.request.user, app=app, scopes=granted,
                                    device_ids=form.cleaned_data.get("devices") or [])
         except DomainError as error:
             form.add_error(None, explain(error))
@@ -152,7 +152,7 @@ class ConsentView(AuthorizationView):
         context = {
             "form": form, "app": app, "application": app.application if app else None,
             "scope_items": [{"name": s, "text": OAUTH_SCOPES[s]} for s in scopes if s in OAUTH_SCOPES],
-            "devices": services.consent_devices(app=app, person=self.request.user) if app else [],  # type: ignore[arg-type]
+            "devices": services.consent_devices(app=app, person=self.request.user) if app else [],
             "sandbox": app is not None and app.status != AppStatus.APPROVED,
         }
         return render(self.request, self.template_name, context, status=400)

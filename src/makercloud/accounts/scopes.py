@@ -14,6 +14,8 @@ SCOPES = {
     "devices:manage": _("Publish device models; provision, claim, unbind, disable devices and rotate their secrets"),
     "telemetry:read": _("Read devices' telemetry and event history"),
     "events:subscribe": _("Follow devices' live streams"),
+    "ledger:read": _("See your ledger accounts, balances and transfers"),
+    "ledger:write": _("Move your organisations' money in the ledger"),
     "apps:read": _("See your ventures' apps, their review and usage"),
     "apps:write": _("Register and change your ventures' apps, rotate their secrets, submit them (operators: review)"),
     "grants:manage": _("See and revoke the apps you have connected"),

@@ -1,10 +1,14 @@
 """ledger selectors (reads): the journal — balances, accounts and transfers as the asker may see them."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 
+from makercloud.accounts.models import Membership, Organisation, Role, User
+from makercloud.accounts.selectors import is_operator, role_in
 from makercloud.ledger import chain
+from makercloud.ledger.errors import LedgerAccountNotFound
 from makercloud.ledger.models.journal import Account, BalanceSnapshot, Checkpoint, Transfer
 
 
@@ -95,3 +99,95 @@ def balance_from_journal(*, account: Account | int) -> Balance:
         debits_pending=total("debit", ("pending",), open_only=True),
         credits_pending=total("credit", ("pending",), open_only=True),
     )
+
+
+# Who sees what -----------------------------------------------------------------------------------------------------
+
+
+def accounts_visible_to(*, person: User) -> QuerySet[Account]:
+    """A person's own accounts and those of the organisations they belong to; an operator sees every account."""
+    accounts = Account.objects.select_related("organisation", "person")
+    if is_operator(person=person):
+        return accounts.order_by("pk")
+    return accounts.filter(
+        Q(person=person) | Q(organisation__in=Membership.objects.filter(person=person).values("organisation"))
+    ).order_by("pk")
+
+
+def account_get(*, person: User, account_id: int) -> Account:
+    account = accounts_visible_to(person=person).filter(pk=account_id).first()
+    if account is None:
+        raise LedgerAccountNotFound()
+    return account
+
+
+def can_move_money_of(*, person: User, account: Account) -> bool:
+    """Operators, and the owners and administrators of the account's organisation. People's own accounts move only
+    through the platform's services (settlements, payouts), not by hand."""
+    if is_operator(person=person):
+        return True
+    if account.organisation_id is None:
+        return False
+    assert account.organisation is not None
+    return role_in(person=person, organisation=account.organisation) in (Role.OWNER.value, Role.ADMIN.value)
+
+
+def transfers_visible_to(
+    *,
+    person: User,
+    account: Account | None = None,
+    venture: Organisation | None = None,
+    code: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Transfer]:
+    """Transfers that touch an account the person may see, or that belong to the books of a venture they are in;
+    operators see all. `account` must be one they may see (else LedgerAccountNotFound)."""
+    transfers = Transfer.objects.select_related("debit_account", "credit_account")
+    if not is_operator(person=person):
+        organisations = Membership.objects.filter(person=person).values("organisation")
+        visible = Account.objects.filter(Q(person=person) | Q(organisation__in=organisations)).values("pk")
+        transfers = transfers.filter(
+            Q(debit_account__in=visible) | Q(credit_account__in=visible) | Q(venture__in=organisations)
+        )
+    if account is not None:
+        account = account_get(person=person, account_id=account.pk)
+        transfers = transfers.filter(Q(debit_account=account) | Q(credit_account=account))
+    if venture is not None:
+        transfers = transfers.filter(venture=venture)
+    if code:
+        transfers = transfers.filter(code=code)
+    if kind:
+        transfers = transfers.filter(kind=kind)
+    if since is not None:
+        transfers = transfers.filter(created_at__gte=since)
+    if until is not None:
+        transfers = transfers.filter(created_at__lt=until)
+    return transfers.order_by("-seq")
+
+
+def checkpoints_public() -> QuerySet[Checkpoint]:
+    return Checkpoint.objects.order_by("-seq")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFigures:
+    """What anyone may know of the ledger: how many transfers, the posted volume per currency, the chain's head."""
+
+    transfers: int
+    volume: dict[str, int]
+    head_seq: int
+    head_hash: str
+
+
+def ledger_figures() -> LedgerFigures:
+    head = Transfer.objects.order_by("-seq").values_list("seq", "hash").first() or (0, chain.GENESIS)
+    volume = {
+        row["currency"]: row["total"]
+        for row in Transfer.objects.filter(kind__in=("single", "post"))
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+    }
+    return LedgerFigures(transfers=head[0], volume=volume, head_seq=head[0], head_hash=head[1])

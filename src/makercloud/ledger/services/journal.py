@@ -137,9 +137,9 @@ class TransferSpec:
 
 
 def _id_of(value: Account | Organisation | int | None) -> int | None:
-    if value is None or type(value) is int:
-        return value  # type: ignore[return-value]
-    return value.pk  # type: ignore[union-attr]
+    if value is None or isinstance(value, int):
+        return value
+    return value.pk
 
 
 def _plain_json(value: Any, path: str = "metadata") -> None:

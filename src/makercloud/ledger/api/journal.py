@@ -191,15 +191,15 @@ def accounts_list(request: HttpRequest, page: Query[Page]) -> dict[str, Any]:
     return {"items": [_account_out(account) for account in rows], "next_cursor": cursor}
 
 
-@router.get("/ledger/accounts/{account_id}", response=AccountOut, auth=requires("ledger:read"),
-            summary="A ledger account with its balances", openapi_extra={"responses": responses(404)})
+@router.get("/ledger/accounts/{account_id}", response={200: AccountOut, **responses(404)},
+            auth=requires("ledger:read"), summary="A ledger account with its balances")
 def account_get(request: HttpRequest, account_id: Id) -> dict[str, Any]:
     """404 also for an account that exists but is not the caller's to see."""
     return _account_out(selectors.account_get(person=caller(request), account_id=account_id))
 
 
-@router.get("/ledger/transfers", response=TransferPage, auth=requires("ledger:read"), summary="Transfers, newest first",
-            openapi_extra={"responses": responses(404)})
+@router.get("/ledger/transfers", response={200: TransferPage, **responses(404)}, auth=requires("ledger:read"),
+            summary="Transfers, newest first")
 def transfers_list(request: HttpRequest, filters: Query[TransferFilters]) -> dict[str, Any]:
     """Transfers touching the caller's accounts (and their organisations'), or in the books of a venture they belong
     to; operators see all. Filtering by an account the caller may not see is a 404."""
@@ -230,9 +230,8 @@ def _transfer_id(request: HttpRequest, body: TransferIn, key: str | None) -> uui
     return body.id or from_key or uuid.uuid4()
 
 
-@router.post("/ledger/transfers", response={200: TransferOut, 201: TransferOut}, auth=requires("ledger:write"),
-             summary="Move money (one transfer, or post or void a pending one)",
-             openapi_extra={"responses": responses(403, 404, 409)})
+@router.post("/ledger/transfers", response={200: TransferOut, 201: TransferOut, **responses(403, 404, 409)},
+             auth=requires("ledger:write"), summary="Move money (one transfer, or post or void a pending one)")
 def transfer_create(
     request: HttpRequest, body: TransferIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),

@@ -13,6 +13,7 @@ from ninja.schema import NinjaGenerateJsonSchema
 
 from makercloud.accounts.api import router as accounts_router
 from makercloud.automations.api import router as automations_router
+from makercloud.calls.api import router as calls_router
 from makercloud.core import problems
 from makercloud.developers.api import router as developers_router
 from makercloud.developers.api.clients import rate_limited
@@ -127,3 +128,4 @@ api.add_router("", devices_router)
 api.add_router("", developers_router)
 api.add_router("", automations_router)
 api.add_router("", ledger_router)
+api.add_router("", calls_router)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include((oauth.urlpatterns(), "oauth2_provider"))),  # /o/… and /.well-known/oauth-authorization-server
     path("", include("makercloud.automations.urls")),
     path("", include("makercloud.notifications.urls")),
+    path("", include("makercloud.calls.urls")),
     path("", include("makercloud.web.urls")),
 ]
 

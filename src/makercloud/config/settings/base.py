@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "makercloud.developers",
     "makercloud.automations",
     "makercloud.notifications",
+    "makercloud.calls",
+    "makercloud.contracts",
     "makercloud.web",
 ]
 

@@ -1,0 +1,1 @@
+"""calls: admin of the kinds sub-domain."""

@@ -1,0 +1,1 @@
+"""The domain errors of calls."""

@@ -1,0 +1,1 @@
+"""Background jobs of calls. They only nudge: the database decides."""

@@ -1,0 +1,3 @@
+"""calls models of the kinds (engineer B)."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""calls: selectors of the engine sub-domain."""

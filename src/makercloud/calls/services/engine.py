@@ -1,0 +1,1 @@
+"""calls: services of the engine sub-domain."""

@@ -1,0 +1,1 @@
+"""calls: services of the kinds sub-domain."""

@@ -181,6 +181,8 @@ def automation_create(request: HttpRequest, body: AutomationIn) -> Any:
 @router.get("/automations/{automation_id}", response=AutomationOut, auth=requires("devices:read"),
             summary="An automation")
 def automation_get(request: HttpRequest, automation_id: Id) -> Any:
+    """One of your automations: its trigger, actions, whether it is on, a threshold's armed state, a schedule's
+    next run. Someone else's does not exist (404)."""
     return selectors.automation_get(viewer=caller(request), automation_id=automation_id,
                                     grant=grants.of_request(request))
 
@@ -200,6 +202,7 @@ def automation_update(request: HttpRequest, automation_id: Id, body: AutomationP
 @router.delete("/automations/{automation_id}", response={204: None}, auth=requires("devices:control"),
                summary="Delete an automation")
 def automation_delete(request: HttpRequest, automation_id: Id) -> Any:
+    """Delete the automation and its run log."""
     user = caller(request)
     automation = selectors.automation_get(viewer=user, automation_id=automation_id, grant=grants.of_request(request))
     services.automation_delete(actor=user, automation=automation)
@@ -220,6 +223,7 @@ def automation_runs(request: HttpRequest, automation_id: Id) -> Any:
 @router.get("/scenes", response=list[SceneOut], auth=requires("devices:read"), summary="My scenes")
 @paginate(CursorPage)
 def scenes_list(request: HttpRequest) -> Any:
+    """Your scenes, newest first (with an app's token: those it created for you)."""
     return selectors.scenes_of(person=caller(request), grant=grants.of_request(request))
 
 
@@ -233,11 +237,13 @@ def scene_create(request: HttpRequest, body: SceneIn) -> Any:
 
 @router.get("/scenes/{scene_id}", response=SceneOut, auth=requires("devices:read"), summary="A scene")
 def scene_get(request: HttpRequest, scene_id: Id) -> Any:
+    """One of your scenes and its actions."""
     return selectors.scene_get(viewer=caller(request), scene_id=scene_id, grant=grants.of_request(request))
 
 
 @router.patch("/scenes/{scene_id}", response=SceneOut, auth=requires("devices:control"), summary="Change a scene")
 def scene_update(request: HttpRequest, scene_id: Id, body: ScenePatch) -> Any:
+    """Rename the scene or replace its actions (checked as on creation)."""
     user, grant = caller(request), grants.of_request(request)
     scene = selectors.scene_get(viewer=user, scene_id=scene_id, grant=grant)
     return services.scene_update(actor=user, scene=scene, name=body.name, actions=_dumped(body.actions), grant=grant)
@@ -245,6 +251,7 @@ def scene_update(request: HttpRequest, scene_id: Id, body: ScenePatch) -> Any:
 
 @router.delete("/scenes/{scene_id}", response={204: None}, auth=requires("devices:control"), summary="Delete a scene")
 def scene_delete(request: HttpRequest, scene_id: Id) -> Any:
+    """Delete the scene and its runs."""
     user = caller(request)
     services.scene_delete(actor=user, scene=selectors.scene_get(viewer=user, scene_id=scene_id,
                                                                 grant=grants.of_request(request)))

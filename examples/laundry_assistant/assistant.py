@@ -58,11 +58,11 @@ def setup(args: argparse.Namespace) -> None:
     with Client(args.platform, args.maker_token) as maker:
         venture_id = venture_id_of(maker, args.venture)
         redirect_uri = f"http://127.0.0.1:{args.callback_port}/callback"
-        app = maker.apps.register(venture_id, name="Laundry assistant", redirect_uris=[redirect_uri], scopes=SCOPES,
+        app = maker.apps.register(venture_id, name=args.name, redirect_uris=[redirect_uri], scopes=SCOPES,
                                   description="Tells you when your wash is done.")
         maker.apps.submit(app["id"])
         endpoint = maker.webhooks.create(app["id"], args.webhook_url, ["device.event", "grant.revoked"],
-                                         description="Laundry assistant")
+                                         description=args.name)
     save(args.state, {"platform": args.platform, "app_id": app["id"], "client_id": app["client_id"],
                       "redirect_uri": redirect_uri, "webhook_url": args.webhook_url, "webhook_secret":
                       endpoint.get("secret"), "tokens": None})
@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     first.add_argument("--platform", default="http://127.0.0.1:8000")
     first.add_argument("--maker-token", required=True, help="a personal access token with apps:write")
     first.add_argument("--venture", required=True, help="the venture's id or name")
+    first.add_argument("--name", default="Laundry assistant (example)", help="the app's name on the consent screen")
     first.add_argument("--callback-port", type=int, default=8765)
     first.add_argument("--webhook-url", default="http://127.0.0.1:8766/webhooks")
     commands.add_parser("connect", help="a person authorises the app for their washer")

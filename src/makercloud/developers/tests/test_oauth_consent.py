@@ -200,3 +200,18 @@ def test_revoking_a_grant_enqueues_grant_revoked_for_the_apps_endpoints(
     body = json.loads(delivery.body)
     assert body["data"]["grant"] == grant.pk and body["data"]["devices"] == [world.lamp.pk]
     assert body["data"]["reason"] == "revoked_by_user"
+
+
+def test_no_implicit_password_or_client_credentials_grant(
+    world: World, client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    app, secret = register(world, client_type="confidential")
+    implicit = client_for(world.user).get(
+        authorize_query(app, challenge=pkce()[1]).replace("response_type=code", "response_type=token"))
+    assert implicit.status_code == 302 and "error=unauthorized_client" in implicit["Location"]
+    assert "access_token" not in implicit["Location"]
+    for data in ({"grant_type": "client_credentials"},
+                 {"grant_type": "password", "username": world.user.email, "password": "correct-horse-battery-staple"}):
+        response = Client().post("/o/token/", {**data, "client_id": app.client_id, "client_secret": secret})
+        assert response.status_code in {400, 401} and "access_token" not in response.json(), data
+        assert response.json()["error"] in {"unauthorized_client", "unsupported_grant_type", "invalid_grant"}

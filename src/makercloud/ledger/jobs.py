@@ -49,3 +49,23 @@ def demo_sale() -> None:
     from makercloud.ledger.demo import settle_one_sale
 
     settle_one_sale()
+
+
+# Journal: expiry of pending transfers and the hourly checkpoint --------------------------------------------------
+
+
+@periodic_job(crontab(minute="*"))
+def pending_transfers_expire() -> None:
+    """Every minute: expire pending transfers past their timeout (posting one is refused from then on anyway)."""
+    from makercloud.ledger.services.journal import transfers_expire
+
+    while transfers_expire(limit=1000) == 1000:
+        pass
+
+
+@periodic_job(crontab(minute="0"))
+def checkpoint_publish() -> None:
+    """Every hour: publish the chain's head as a checkpoint if it moved."""
+    from makercloud.ledger.services.journal import checkpoint_publish
+
+    checkpoint_publish()

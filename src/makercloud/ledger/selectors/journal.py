@@ -191,3 +191,16 @@ def ledger_figures() -> LedgerFigures:
         .order_by("currency")
     }
     return LedgerFigures(transfers=head[0], volume=volume, head_seq=head[0], head_hash=head[1])
+
+
+def accounts_of(*, person: User) -> QuerySet[Account]:
+    """The accounts a person holds, themselves or through an organisation they belong to (operators included)."""
+    return (
+        Account.objects.select_related("organisation", "person")
+        .filter(Q(person=person) | Q(organisation__in=Membership.objects.filter(person=person).values("organisation")))
+        .order_by("organisation__name", "purpose", "currency", "pk")
+    )
+
+
+def transfers_touching(*, accounts: list[Account]) -> QuerySet[Transfer]:
+    return Transfer.objects.filter(Q(debit_account__in=accounts) | Q(credit_account__in=accounts))

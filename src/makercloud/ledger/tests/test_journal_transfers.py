@@ -217,3 +217,16 @@ def test_the_journal_refuses_update_and_delete(accounts: dict[str, Account]) -> 
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert Transfer.objects.get().amount == 10 == transfer.amount
+
+
+def test_the_periodic_jobs_expire_and_checkpoint(accounts: dict[str, Account]) -> None:
+    from makercloud.ledger import jobs
+
+    clearing, wallet = accounts["clearing"], accounts["wallet"]
+    [pending] = transfers_create(transfers=[spec(clearing, wallet, 300, kind="pending", timeout=1)],
+                                 at=timezone.now() - timedelta(seconds=10))
+    jobs.pending_transfers_expire.call_local()
+    assert Transfer.objects.get(pending_id=pending.id).kind == "expire"
+    assert balance_of(account=wallet) == Balance()
+    jobs.checkpoint_publish.call_local()
+    assert Checkpoint.objects.get().seq == 2

@@ -13,6 +13,7 @@ times; an invocation carries an Idempotency-Key, so a retried one never runs twi
 """
 
 import builtins
+import json as json_module
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from makercloud.sdk.models import (
     DeviceEvent,
     Grant,
     Invocation,
+    StreamMessage,
     TelemetryBucket,
     TelemetryPoint,
     Twin,
@@ -161,6 +163,43 @@ class Client:
                 return
             query["cursor"] = cursor
 
+    def sse(self, path: str, *, last_event_id: str = "", reconnect: bool = True) -> Iterator[StreamMessage]:
+        """Server-Sent Events from `path`: each message's `event`, `id` and JSON `data`. Reconnects after the
+        server's `retry` interval (3 s unless it says otherwise), resuming with Last-Event-ID."""
+        wait = 3.0
+        while True:
+            self._renew_if_due()
+            headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
+            if last_event_id:
+                headers["Last-Event-ID"] = last_event_id
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.is_error:
+                    response.read()
+                    raise error_of(response)
+                fields: dict[str, str] = {}
+                data: list[str] = []
+                for line in response.iter_lines():
+                    if line.startswith(":"):  # a comment: the heartbeat
+                        continue
+                    if line:
+                        name, _, value = line.partition(":")
+                        value = value.removeprefix(" ")
+                        if name == "data":
+                            data.append(value)
+                        elif name == "retry" and value.isdigit():
+                            wait = int(value) / 1000
+                        else:
+                            fields[name] = value
+                        continue
+                    if data:  # a blank line ends a message
+                        last_event_id = fields.get("id", last_event_id)
+                        yield StreamMessage(event=fields.get("event", "message"), id=fields.get("id", ""),
+                                            data=json_module.loads("\n".join(data)))
+                    fields, data = {}, []
+            if not reconnect:
+                return
+            self._sleep(wait)
+
     def _renew_if_due(self) -> None:
         tokens = self._tokens
         if self._flow is not None and tokens is not None and tokens.refresh_token and tokens.expires_within(30):
@@ -272,6 +311,13 @@ class Devices(_Resource):
         params = {"name": name, "since": _time(since), "until": _time(until)}
         return cast(Iterator[DeviceEvent], self._client.pages(
             f"/devices/{device_id}/events", params=params, page_size=page_size))
+
+
+    def stream(self, device_id: str, *, last_event_id: str = "", reconnect: bool = True) -> Iterator[StreamMessage]:
+        """The device's live stream (Server-Sent Events; `events:subscribe`): `telemetry`, `event` and `twin`
+        messages as they happen. When the server ends the stream, it is reopened from the last message's id (unless
+        `reconnect=False`); stop iterating (or close the generator) to stop."""
+        return self._client.sse(f"/devices/{device_id}/stream", last_event_id=last_event_id, reconnect=reconnect)
 
 
 class Invocations(_Resource):

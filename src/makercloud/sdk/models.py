@@ -144,3 +144,11 @@ class WebhookEvent(TypedDict):
     type: str
     timestamp: str
     data: dict[str, Any]
+
+
+class StreamMessage(TypedDict):
+    """One Server-Sent Event of a device's live stream: `event` is `telemetry`, `event` or `twin`."""
+
+    event: str
+    id: str
+    data: Any

@@ -1,6 +1,8 @@
 """The SDK against the real platform (`makercloud up` as a process): the OAuth flow, devices, invocations,
 telemetry and events pages, refresh rotation, automatic renewal, errors as problems, the rate limit."""
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -181,3 +183,39 @@ def test_a_person_lists_and_revokes_their_grants_and_the_app_gets_401(world: Wor
         mc.devices.get(world.granted.id)
     assert gone.value.status == 401 and gone.value.code == "invalid-token"
     assert [g for g in world.user.grants.list() if g["app"]["id"] == app["id"]] == []
+
+
+def test_the_live_stream_brings_the_granted_washers_events_and_needs_events_subscribe(
+    world: World, app: dict[str, Any], washer: Appliance
+) -> None:
+    flow = _flow(world, app)
+    tokens = _authorised(world, flow)
+    seen: list[dict[str, Any]] = []
+    opened = threading.Event()
+
+    def listen(mc: Client) -> None:
+        with contextlib.suppress(Exception):  # ends when the test closes the client
+            opened.set()
+            for message in mc.devices.stream(world.granted.id):
+                seen.append(dict(message))
+
+    mc = Client(world.platform.url, tokens.access_token)
+    threading.Thread(target=listen, args=(mc,), daemon=True).start()
+    try:
+        assert opened.wait(5)
+        time.sleep(1)  # the stream is open before the washer speaks
+        washer.emit("cycleFinished", {"programme": "wool", "minutes": 77})
+        found = wait_for(lambda: [m for m in seen if m["event"] == "event" and m["data"]["data"]["minutes"] == 77])
+        assert found and found[0]["data"]["name"] == "cycleFinished" and found[0]["id"]
+    finally:
+        mc.close()
+
+    # A person who unticks events:subscribe: the app's stream is refused with the problem.
+    request = flow.authorize()
+    callback = consent(browser_for(world.platform, world.user_email), request.url, devices=[world.granted.id],
+                       scopes=["devices:read"])
+    narrow = flow.exchange(request, callback)
+    assert narrow.scopes == ["devices:read"]
+    with Client(world.platform.url, narrow.access_token) as mc, pytest.raises(ApiError) as refused:
+        next(iter(mc.devices.stream(world.granted.id)))
+    assert refused.value.status == 403 and refused.value.code == "insufficient-scope"

@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 - a throwaway bench
 SHARES = (("platform_revenue", 50), ("supplier_payable", 300), ("co_creator_earnings", 100))  # per mille
@@ -35,13 +36,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measurement (the median is shown)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="time again on a database kept by an earlier run (--keep)")
     args = parser.parse_args()
 
     import psycopg
 
-    name = f"makercloud_bench_statements_{os.getpid()}"
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    name = args.database or f"makercloud_bench_statements_{os.getpid()}"
+    if args.database:
+        args.keep = True
+    else:
+        with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
     os.environ.update(DATABASE_URL=f"{args.server}/{name}", MAKERCLOUD_SECRET_KEY=SECRET_KEY,
                       DJANGO_SETTINGS_MODULE="makercloud.config.settings.default")
     try:
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    call_command("migrate", verbosity=0)
+    if not args.database:
+        call_command("migrate", verbosity=0)
 
     from makercloud.accounts.models import Organisation, User
     from makercloud.accounts.services import platform_organisation
@@ -84,9 +90,12 @@ def run(args: argparse.Namespace) -> None:
     from makercloud.ledger.models.rules import RuleVersion, Settlement, SharingRule
     from makercloud.ledger.selectors import statements as st
     from makercloud.ledger.services.journal import TransferSpec, transfers_create
-    from makercloud.ledger.statement_periods import QUARTER, period_current
+    from makercloud.ledger.statement_periods import period_current
     from makercloud.ventures.models import Venture
 
+    if args.database:
+        measure(args, st, list(Venture.objects.order_by("id")), period_current().series(13)[:-1], connection)
+        return
     n = args.ventures
     started = time.perf_counter()
     platform = platform_organisation()
@@ -194,7 +203,13 @@ def run(args: argparse.Namespace) -> None:
           f"({elapsed:.1f} s, {transfers_total / elapsed:,.0f} transfers/s)")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    measure(args, st, ventures, months, connection)
 
+
+def measure(args: argparse.Namespace, st: Any, ventures: list[Any], months: list[Any], connection: Any) -> None:
+    from makercloud.ledger.statement_periods import QUARTER, period_current
+
+    n = len(ventures)
     print(f"\nstatements of {months[0].label} … {months[-1].label} (PostgreSQL {connection.pg_version // 10000}, "
           f"load {os.getloadavg()[0]:.2f}):")
     last = months[-1]

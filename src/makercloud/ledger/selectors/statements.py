@@ -301,18 +301,21 @@ def _shares(orgs: Sequence[int] | None, periods: Sequence[Period], currency: str
     transfers of the periods' settlements: credits minus debits, posted transfers only."""
     bucket, bucket_params = _bucket_sql("s.occurred_at", periods)
     where, where_params = _in_list("s.venture_id", orgs)
-    # Each transfer counts twice, once per side (a constant two-row table): +amount for the account credited, −amount
-    # for the one debited; summed per account first, then named by the account's purpose and owner.
+    # Summed per (debit, credit) pair first — a handful of pairs per venture and period — then each pair counts once
+    # per side (a constant two-row table): +net for the account credited, −net for the one debited; summed per
+    # account, then named by the account's purpose and owner.
     sql = (
-        f"SELECT g.venture, g.b, a.purpose, a.organisation_id, a.person_id, g.net FROM ("  # noqa: S608 — names from the models, values as parameters
-        f"SELECT s.venture_id AS venture, {bucket} AS b, "
-        f"CASE WHEN k.side = 1 THEN t.credit_account_id ELSE t.debit_account_id END AS account, "
-        f"SUM(k.side * t.amount) AS net "
+        f"SELECT p.venture, p.b, a.purpose, a.organisation_id, a.person_id, "  # noqa: S608 — names from the models, values as parameters
+        f"SUM(CASE WHEN k.side = 1 THEN p.net ELSE -p.net END) FROM ("
+        f"SELECT s.venture_id AS venture, {bucket} AS b, t.credit_account_id AS credit, "
+        f"t.debit_account_id AS debit, SUM(t.amount) AS net "
         f"FROM {_table(Settlement)} s "
         f"JOIN {_table(Transfer)} t ON t.venture_id = s.venture_id AND t.reference = s.event_id "
-        f"CROSS JOIN (SELECT 1 AS side UNION ALL SELECT -1 AS side) k "
         f"WHERE {where} AND s.currency = %s AND s.occurred_at >= %s AND s.occurred_at < %s AND t.kind IN (%s, %s) "
-        f"GROUP BY s.venture_id, b, account) g JOIN {_table(Account)} a ON a.id = g.account"
+        f"GROUP BY s.venture_id, b, t.credit_account_id, t.debit_account_id) p "
+        f"CROSS JOIN (SELECT 1 AS side UNION ALL SELECT -1 AS side) k "
+        f"JOIN {_table(Account)} a ON a.id = CASE WHEN k.side = 1 THEN p.credit ELSE p.debit END "
+        f"GROUP BY p.venture, p.b, a.purpose, a.organisation_id, a.person_id"
     )
     return _rows(sql, [*bucket_params, *where_params, currency, _adapt(periods[0].start), _adapt(periods[-1].end),
                        TransferKind.SINGLE, TransferKind.POST])

@@ -5,7 +5,7 @@ calls/services/engine.py do the side effects: events, notifications, the kinds' 
 
     draft → open → closed → evaluated → standstill → awarded → contracted
     open/closed/evaluated/standstill → unsuccessful     draft/open/closed/evaluated/standstill → cancelled
-    standstill → closed (re-evaluation after an upheld complaint)
+    standstill → closed (re-evaluation) or → evaluated (the next ranked is selected) after an upheld complaint
 """
 
 from datetime import UTC
@@ -84,7 +84,7 @@ class Call(models.Model):
     responses_until = models.DateTimeField(_("responses until"), null=True, blank=True, db_index=True)
     standstill_days = models.PositiveSmallIntegerField(_("standstill days"), default=5)
     standstill_until = models.DateTimeField(_("standstill until"), null=True, blank=True, db_index=True)
-    state = FSMField(_("state"), default=CallState.DRAFT, choices=CallState.choices, protected=True, db_index=True)
+    state = FSMField(_("state"), default=CallState.DRAFT, choices=CallState.choices, protected=False, db_index=True)
     frozen_at = models.DateTimeField(_("rules frozen at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -164,6 +164,10 @@ class Call(models.Model):
     def reopen_evaluation(self) -> None:
         pass
 
+    @transition(field=state, source=CallState.STANDSTILL, target=CallState.EVALUATED)
+    def reopen_selection(self) -> None:
+        pass
+
     @transition(field=state, source=CallState.STANDSTILL, target=CallState.AWARDED, conditions=[has_winner])
     def award(self) -> None:
         pass
@@ -210,7 +214,7 @@ class Response(models.Model):
     sealed_content = models.BinaryField(_("sealed content"), null=True, blank=True)
     receipt = models.CharField(_("receipt (sha256)"), max_length=64, blank=True)
     terms_version = models.PositiveIntegerField(_("terms version confirmed"))
-    state = FSMField(_("state"), default=ResponseState.SUBMITTED, choices=ResponseState.choices, protected=True)
+    state = FSMField(_("state"), default=ResponseState.SUBMITTED, choices=ResponseState.choices, protected=False)
     score = models.DecimalField(_("score"), max_digits=20, decimal_places=6, null=True, blank=True)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     disqualified_reason = models.TextField(_("why it was disqualified"), blank=True)
@@ -310,7 +314,7 @@ class Complaint(models.Model):
                                     on_delete=models.PROTECT, related_name="+")
     reasons = models.TextField(_("reasons"))
     evidence = models.JSONField(_("evidence"), default=list, blank=True)
-    state = FSMField(_("state"), default=ComplaintState.FILED, choices=ComplaintState.choices, protected=True)
+    state = FSMField(_("state"), default=ComplaintState.FILED, choices=ComplaintState.choices, protected=False)
     remedy = models.CharField(_("remedy"), max_length=16, choices=ComplaintRemedy.choices, blank=True)
     decision_reasons = models.TextField(_("reasons of the decision"), blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
@@ -351,7 +355,7 @@ class SupplierQualification(models.Model):
     category = models.SlugField(_("category"), max_length=64)
     documents = models.JSONField(_("documents"), default=list, blank=True)
     state = FSMField(_("state"), default=QualificationState.APPLIED, choices=QualificationState.choices,
-                     protected=True)
+                     protected=False)
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     reasons = models.TextField(_("reasons"), blank=True)
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("applied by"), on_delete=models.PROTECT,

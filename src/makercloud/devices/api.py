@@ -6,6 +6,8 @@ thread; their database work runs through `sync_to_async` — for an invocation o
 that concurrent invocations do not queue on the one thread every sync view shares.
 """
 
+import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -629,14 +631,37 @@ async def home_stream(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _sse(request: HttpRequest, device_ids: list[str]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        streams.sse(
-            device_ids,
-            last_event_id=request.headers.get("Last-Event-ID", ""),
-            lifetime=streams.LIFETIME_SECONDS if hasattr(request, "scope") else 0,
-        ),
-        content_type="text/event-stream",
+    stream = streams.sse(
+        device_ids,
+        last_event_id=request.headers.get("Last-Event-ID", ""),
+        lifetime=streams.LIFETIME_SECONDS if hasattr(request, "scope") else 0,
     )
+    grant = getattr(request, "grant", None)  # an app's token (accounts.auth): only while its grant lasts
+    if grant is not None:
+        stream = _while_granted(stream, grant=grant, token=getattr(request, "token", None))
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+GRANT_CHECK_SECONDS = 1.0
+
+
+async def _while_granted(stream: AsyncIterator[str], *, grant: Any, token: Any) -> AsyncIterator[str]:
+    """An app's stream ends as soon as its grant is revoked or its token is gone: before passing anything on, the
+    grant is checked again (at most once a second), so nothing of the devices reaches the app after a revocation."""
+
+    def still_granted() -> bool:
+        granted = type(grant).objects.filter(pk=grant.pk, revoked_at__isnull=True).exists()
+        return granted and (token is None or type(token).objects.filter(pk=token.pk).exists())
+
+    check = sync_to_async(still_granted, thread_sensitive=False)
+    checked_at = 0.0
+    async for chunk in stream:
+        now = time.monotonic()
+        if now - checked_at >= GRANT_CHECK_SECONDS:
+            if not await check():
+                return
+            checked_at = now
+        yield chunk

@@ -213,7 +213,10 @@ class OAuthFlow:
     def _token(self, data: dict[str, str], *, previous: Tokens | None = None) -> Tokens:
         response = self._http.post(self._endpoint("token_endpoint"), data=self._client_fields(data),
                                    auth=self._auth(), headers={"Accept": "application/json"})
-        document = body_of(response)
-        if response.is_error or not isinstance(document, dict) or "access_token" not in document:
+        if response.is_error:
             raise error_of(response)
+        document = body_of(response)
+        if not isinstance(document, dict) or "access_token" not in document:
+            raise _oauth_error("invalid_response", "The token endpoint answered without an access token.",
+                               status=response.status_code)
         return Tokens.from_response(document, previous=previous)

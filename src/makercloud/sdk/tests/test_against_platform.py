@@ -219,3 +219,27 @@ def test_the_live_stream_brings_the_granted_washers_events_and_needs_events_subs
     with Client(world.platform.url, narrow.access_token) as mc, pytest.raises(ApiError) as refused:
         next(iter(mc.devices.stream(world.granted.id)))
     assert refused.value.status == 403 and refused.value.code == "insufficient-scope"
+
+
+def test_a_confidential_app_authenticates_with_its_secret_and_revokes_its_tokens(world: World) -> None:
+    app = world.maker.apps.register(world.venture_id, name="Laundry server", redirect_uris=[REDIRECT],
+                                    scopes=["devices:read"], client_type="confidential")
+    secret = app.get("client_secret")
+    assert secret
+    world.maker.apps.submit(app["id"])
+    world.operator.apps.review(app["id"], "approve")
+    flow = OAuthFlow(world.platform.url, client_id=app["client_id"], client_secret=secret, redirect_uri=REDIRECT,
+                     scopes=["devices:read"])
+    tokens = _authorised(world, flow)
+    renewed = flow.refresh(tokens)
+    with Client(world.platform.url, renewed.access_token) as mc:
+        assert mc.devices.get(world.granted.id)["id"] == world.granted.id
+        flow.revoke(renewed.refresh_token or "")  # RFC 7009: the refresh token and its access token end
+        with pytest.raises(ApiError) as gone:
+            mc.devices.get(world.granted.id)
+        assert gone.value.status == 401
+    wrong = OAuthFlow(world.platform.url, client_id=app["client_id"], client_secret="not-the-secret",
+                      redirect_uri=REDIRECT)
+    with pytest.raises(ApiError) as refused:
+        wrong.refresh(renewed)
+    assert refused.value.status == 401 and refused.value.code == "invalid_client"

@@ -129,6 +129,7 @@ async def run(platform: Platform, events: int, gap: float) -> None:
     try:
         measure(sensor, lamp, 10, gap, lambda n: ("events/pressed", {"data": n}, True))  # warm-up
         event_latencies = measure(sensor, lamp, events, gap, lambda n: ("events/pressed", {"data": n}, True))
+        http = Http(platform.port, platform.token)  # the idle keep-alive connection was closed meanwhile
         _status, body = await http.request("GET", "/api/v1/automations")
         for item in body["items"]:
             await http.request("PATCH", f"/api/v1/automations/{item['id']}", {"enabled": False})

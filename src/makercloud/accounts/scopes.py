@@ -19,5 +19,7 @@ SCOPES = {
     "apps:read": _("See your ventures' apps, their review and usage"),
     "apps:write": _("Register and change your ventures' apps, rotate their secrets, submit them (operators: review)"),
     "grants:manage": _("See and revoke the apps you have connected"),
+    "calls:read": _("See drafts of your calls, your responses and complaints"),
+    "calls:write": _("Post and run calls, respond, ask, complain, apply for qualification (operators: decide)"),
 }
 ALL_SCOPES = tuple(SCOPES)

@@ -248,7 +248,7 @@ def call_create(
     if standstill_days < 0 or standstill_days > 60:
         raise InvalidTimeline(detail=_("The standstill is at most 60 days."))
     call.save()
-    _event(call, "call.created", actor=actor, public=False, kind=kind)
+    _event(call, "call.created", actor=actor, public=False, call_kind=kind)
     return call
 
 

@@ -57,8 +57,15 @@ def canonical(
     return (
         f'[{seq},"{id}",{debit_account_id},{credit_account_id},{amount},"{currency}","{kind}",'
         f'{_quoted(pending_id)},{_quoted(timeout_at)},"{code}",{"null" if venture_id is None else venture_id},'
-        f'{json.dumps(reference, ensure_ascii=False)},{metadata},"{batch}","{created_at}"]'
+        f'{_text(reference)},{metadata},"{batch}","{created_at}"]'
     ).encode()
+
+
+def _text(value: str) -> str:
+    """A JSON string, as json.dumps(value, ensure_ascii=False) writes it (without its cost for plain text)."""
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _quoted(value: object) -> str:

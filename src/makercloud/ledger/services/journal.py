@@ -10,6 +10,7 @@ Every write goes through `transfers_create`, one linked batch at a time, in one 
 5. transfers and one balance row per touched account are appended (COPY on PostgreSQL), chained by hash.
 """
 
+import gc
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -337,6 +338,7 @@ def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
         raise InvalidTransfer(detail=_("The venture of a transfer does not exist."))
     seq, prev_hash = _head()
     batch = uuid.uuid4()
+    batch_text = str(batch)
     created_at = chain.timestamp(now) or ""
     touched: dict[int, int] = {}
     rows: list[dict[str, Any]] = []
@@ -409,7 +411,7 @@ def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
             chain.canonical(
                 seq=seq, id=tid, debit_account_id=debit_id, credit_account_id=credit_id, amount=amount,
                 currency=currency, kind=kind, pending_id=pending_id, timeout_at=chain.timestamp(timeout_at),
-                code=code, venture_id=venture_id, reference=reference, metadata=metadata_json, batch=batch,
+                code=code, venture_id=venture_id, reference=reference, metadata=metadata_json, batch=batch_text,
                 created_at=created_at,
             ),
         )
@@ -442,13 +444,21 @@ def transfers_create(
     """
     if not transfers:
         return []
-    wanted = [_checked(spec) for spec in transfers]
-    ids = [item["id"] for item in wanted]
-    if len(set(ids)) != len(ids):
-        raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
+    collecting = gc.isenabled()
+    gc.disable()  # tens of thousands of young objects: the cyclic collector would rescan them again and again
+    try:
+        wanted = [_checked(spec) for spec in transfers]
+        ids = [item["id"] for item in wanted]
+        if len(set(ids)) != len(ids):
+            raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
+        _serialise()
+        return _append(wanted, at or timezone.now(), actor)
+    finally:
+        if collecting:
+            gc.enable()
 
-    _serialise()
-    now = at or timezone.now()
+
+def _append(wanted: list[dict[str, Any]], now: datetime, actor: User | None) -> list[Transfer]:
     try:
         rows, snapshots = _apply(wanted, now)
     except DomainError:

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauth2_provider.models import Grant as AuthorizationCode
@@ -64,21 +65,23 @@ def check_redirect_uris(uris: Iterable[str]) -> list[str]:
         try:
             parts = urlsplit(uri)
         except ValueError as error:
-            raise InvalidApp(detail=f"{uri!r} is not a URI.") from error
+            raise InvalidApp(detail=_("%(uri)s is not a URI.") % {"uri": uri}) from error
         if parts.scheme not in {"https", "http"} or not parts.hostname:
-            raise InvalidApp(detail=f"{uri!r}: a redirect URI is an absolute https:// URI.")
+            raise InvalidApp(detail=_("%(uri)s: a redirect URI is an absolute https:// URI.") % {"uri": uri})
         if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-            raise InvalidApp(detail=f"{uri!r}: http:// is allowed only for localhost and 127.0.0.1; use https://.")
+            raise InvalidApp(detail=_(
+                "%(uri)s: http:// is allowed only for localhost and 127.0.0.1; use https://."
+            ) % {"uri": uri})
         if parts.fragment or "#" in uri or any(c.isspace() for c in uri) or "*" in uri:
-            raise InvalidApp(detail=f"{uri!r}: no fragment, spaces or wildcards in a redirect URI.")
+            raise InvalidApp(detail=_("%(uri)s: no fragment, spaces or wildcards in a redirect URI.") % {"uri": uri})
         if len(uri) > 500:
-            raise InvalidApp(detail="A redirect URI has at most 500 characters.")
+            raise InvalidApp(detail=_("A redirect URI has at most 500 characters."))
         if uri not in cleaned:
             cleaned.append(uri)
     if not cleaned:
-        raise InvalidApp(detail="Give at least one redirect URI.")
+        raise InvalidApp(detail=_("Give at least one redirect URI."))
     if len(cleaned) > MAX_REDIRECT_URIS:
-        raise InvalidApp(detail=f"At most {MAX_REDIRECT_URIS} redirect URIs.")
+        raise InvalidApp(detail=_("At most %(n)s redirect URIs.") % {"n": MAX_REDIRECT_URIS})
     return cleaned
 
 
@@ -86,31 +89,33 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(scopes))
     unknown = [s for s in wanted if s not in OAUTH_SCOPES]
     if unknown:
-        raise InvalidApp(detail=f"Unknown scope {unknown[0]!r}; apps may ask for {', '.join(OAUTH_SCOPES)}.")
+        raise InvalidApp(detail=_("Unknown scope %(scope)s; apps may ask for %(scopes)s.")
+                         % {"scope": unknown[0], "scopes": ", ".join(OAUTH_SCOPES)})
     if not wanted:
-        raise InvalidApp(detail="Ask for at least one scope.")
+        raise InvalidApp(detail=_("Ask for at least one scope."))
     return [s for s in OAUTH_SCOPES if s in wanted]  # in the documented order
 
 
 def check_icon(data: bytes) -> str:
     """The icon's media type: PNG or JPEG only (no SVG: it can carry script), at most 64 KiB."""
     if len(data) > MAX_ICON_BYTES:
-        raise InvalidApp(detail=f"The icon is {len(data)} bytes; at most {MAX_ICON_BYTES} bytes.")
+        raise InvalidApp(detail=_("The icon is %(size)s bytes; at most %(max)s bytes.")
+                         % {"size": len(data), "max": MAX_ICON_BYTES})
     for magic, media_type in ICON_TYPES.items():
         if data.startswith(magic):
             return media_type
-    raise InvalidApp(detail="The icon must be a PNG or JPEG image.")
+    raise InvalidApp(detail=_("The icon must be a PNG or JPEG image."))
 
 
 def decode_icon(data_url: str) -> tuple[bytes, str]:
     """An icon sent on the API as `data:image/png;base64,…`."""
-    header, _, payload = data_url.partition(",")
+    header, _comma, payload = data_url.partition(",")
     if not header.startswith("data:") or not header.endswith(";base64"):
-        raise InvalidApp(detail="Send the icon as a data: URL with base64 (data:image/png;base64,…).")
+        raise InvalidApp(detail=_("Send the icon as a data: URL with base64 (data:image/png;base64,…)."))
     try:
         data = base64.b64decode(payload, validate=True)
     except ValueError as error:
-        raise InvalidApp(detail="The icon's base64 is not valid.") from error
+        raise InvalidApp(detail=_("The icon's base64 is not valid.")) from error
     return data, check_icon(data)
 
 
@@ -127,7 +132,7 @@ def app_register(
     `client_id` fixes the client id (the demo world's app); otherwise one is generated."""
     _ensure_maker(actor=actor, venture=venture)
     if client_type not in ClientType.values:
-        raise InvalidApp(detail="The client type is confidential or public.")
+        raise InvalidApp(detail=_("The client type is confidential or public."))
     uris = check_redirect_uris(redirect_uris)
     wanted = check_scopes(scopes)
     icon_type = check_icon(icon) if icon else ""
@@ -180,7 +185,8 @@ def app_update(
         added = set(wanted) - set(app.scopes)
         if added and app.status not in {AppStatus.SANDBOX, AppStatus.REJECTED}:
             raise AppNotReviewable(
-                detail=f"An app that was submitted or approved cannot ask for more scopes ({', '.join(sorted(added))})."
+                detail=_("An app that was submitted or approved cannot ask for more scopes (%(scopes)s).")
+                % {"scopes": ", ".join(sorted(added))}
             )
         if wanted != app.scopes:
             app.scopes = changed["scopes"] = wanted
@@ -207,7 +213,7 @@ def app_rotate_secret(*, actor: User, app: App) -> str:
     _ensure_maker(actor=actor, venture=app.venture)
     app = _app_for_update(app)
     if app.client_type != ClientType.CONFIDENTIAL:
-        raise AppNotReviewable(detail="A public client has no secret; it proves itself with PKCE.")
+        raise AppNotReviewable(detail=_("A public client has no secret; it proves itself with PKCE."))
     secret = generate_client_secret()
     app.application.client_secret = secret
     app.application.save(update_fields=["client_secret", "updated"])
@@ -221,8 +227,8 @@ def app_submit(*, actor: User, app: App) -> App:
     _ensure_maker(actor=actor, venture=app.venture)
     app = _app_for_update(app)
     if app.status not in {AppStatus.SANDBOX, AppStatus.REJECTED}:
-        raise AppNotReviewable(detail=f"The app is {app.get_status_display()}; only a sandbox or rejected app "
-                                      "can be submitted.")
+        raise AppNotReviewable(detail=_("The app is %(status)s; only a sandbox or rejected app can be submitted.")
+                               % {"status": app.get_status_display()})
     app.status = AppStatus.IN_REVIEW
     app.submitted_at = timezone.now()
     app.save(update_fields=["status", "submitted_at"])
@@ -242,15 +248,15 @@ def app_review(*, actor: User, app: App, decision: str, reason: str = "") -> App
     if not accounts_selectors.is_operator(person=actor):
         raise NotOperator()
     if decision not in REVIEW_DECISIONS:
-        raise InvalidApp(detail="The decision is approve, reject or suspend.")
+        raise InvalidApp(detail=_("The decision is approve, reject or suspend."))
     reason = reason.strip()
     app = _app_for_update(app)
     if decision in {"approve", "reject"} and app.status != AppStatus.IN_REVIEW:
-        raise AppNotReviewable(detail=f"The app is {app.get_status_display()}, not in review.")
+        raise AppNotReviewable(detail=_("The app is %(status)s, not in review.") % {"status": app.get_status_display()})
     if decision == "suspend" and app.status != AppStatus.APPROVED:
-        raise AppNotReviewable(detail="Only an approved app can be suspended.")
+        raise AppNotReviewable(detail=_("Only an approved app can be suspended."))
     if decision in {"reject", "suspend"} and not reason:
-        raise InvalidApp(detail="Say why, so that the makers can fix it.")
+        raise InvalidApp(detail=_("Say why, so that the makers can fix it."))
     app.status = {"approve": AppStatus.APPROVED, "reject": AppStatus.REJECTED, "suspend": AppStatus.SUSPENDED}[
         decision
     ]
@@ -287,13 +293,13 @@ def _sandbox_allows(*, app: App, person: User, device_ids: Iterable[str]) -> boo
 def ensure_authorisable(*, app: App, person: User) -> None:
     """Whether this person may authorise this app at all (before they choose devices)."""
     if app.status == AppStatus.SUSPENDED:
-        raise AppNotAuthorisable(detail="This app has been suspended by the platform.")
+        raise AppNotAuthorisable(detail=_("This app has been suspended by the platform."))
     if app.status == AppStatus.APPROVED:
         return
     if not accounts_selectors.is_member(person=person, organisation=app.venture):
         raise AppNotAuthorisable(
-            detail="This app is still being tested by its makers: only their venture's members can use it until the "
-            "platform approves it."
+            detail=_("This app is still being tested by its makers: only their venture's members can use it until "
+                     "the platform approves it.")
         )
 
 
@@ -319,17 +325,17 @@ def grant_consent(*, person: User, app: App, scopes: Iterable[str], device_ids: 
     ensure_authorisable(app=app, person=person)
     chosen = list(dict.fromkeys(scopes))
     if not chosen:
-        raise InvalidConsent(detail="Choose at least one thing the app may do, or deny it.")
+        raise InvalidConsent(detail=_("Choose at least one thing the app may do, or deny it."))
     beyond = [s for s in chosen if s not in app.scopes]
     if beyond:
-        raise InvalidConsent(detail=f"The app did not ask for {beyond[0]!r}.")
+        raise InvalidConsent(detail=_("The app did not ask for %(scope)s.") % {"scope": beyond[0]})
     ids = list(dict.fromkeys(device_ids))
     allowed = {d.pk: d for d in consent_devices(app=app, person=person).filter(pk__in=ids)}
     if len(allowed) != len(ids):
-        raise InvalidConsent(detail="Choose only among the devices listed.")
+        raise InvalidConsent(detail=_("Choose only among the devices listed."))
     needs_devices = {"devices:read", "devices:control", "telemetry:read", "events:subscribe"} & set(chosen)
     if needs_devices and not ids:
-        raise InvalidConsent(detail="Choose at least one device.")
+        raise InvalidConsent(detail=_("Choose at least one device."))
     grant = Grant.objects.select_for_update().filter(app=app, person=person, revoked_at__isnull=True).first()
     created = grant is None
     if grant is None:
@@ -436,7 +442,7 @@ def usage_flush() -> int:
             calls=F("calls") + calls, limited=F("limited") + limited, tokens=F("tokens") + tokens
         )
         if not updated:
-            _, created = AppUsage.objects.get_or_create(
+            _row, created = AppUsage.objects.get_or_create(
                 app_id=app_id, minute=minute, defaults={"calls": calls, "limited": limited, "tokens": tokens}
             )
             if not created:
@@ -463,13 +469,15 @@ def rate_limit_check(*, app_id: int, token_id: int) -> None:
     """Count one API call of an app's token; past the per-token or per-app limit of the minute, refuse it (429)."""
     now = time.time()
     over_token, retry = _window_hit(f"t{token_id}", settings.OAUTH_RATE_LIMIT_PER_TOKEN, now)
-    over_app, _ = _window_hit(f"a{app_id}", settings.OAUTH_RATE_LIMIT_PER_APP, now)
+    over_app, _retry = _window_hit(f"a{app_id}", settings.OAUTH_RATE_LIMIT_PER_APP, now)
     if over_token or over_app:
         usage_count(app_id=app_id, limited=1)
         which = "token" if over_token else "app"
         limit = settings.OAUTH_RATE_LIMIT_PER_TOKEN if over_token else settings.OAUTH_RATE_LIMIT_PER_APP
         raise RateLimited(
-            detail=f"This {which} may make {limit} requests a minute; try again in {retry} s.",
+            detail=(_("This token may make %(limit)s requests a minute; try again in %(retry)s s.") if over_token
+                    else _("This app may make %(limit)s requests a minute; try again in %(retry)s s."))
+            % {"limit": limit, "retry": retry},
             retry_after=retry, limit=which,
         )
     usage_count(app_id=app_id, calls=1)

@@ -123,15 +123,30 @@ def test_review_submit_reject_with_a_reason_resubmit_approve(
     assert list(Event.objects.filter(subject_id=str(app.pk), kind__startswith="app.").values_list("kind", flat=True)
                 .order_by("id")) == ["app.registered", "app.submitted", "app.rejected", "app.submitted",
                                      "app.approved"]
-    # an approved app cannot widen its scopes without a new registration
-    widened = maker.patch(f"/api/v1/apps/{app.pk}", {"scopes": ["devices:read", "devices:manage"]},
-                          content_type="application/json")
-    assert widened.status_code == 422
+    # an approved app may drop scopes, never add any without a new review; devices:manage is never an app's
     narrowed = maker.patch(f"/api/v1/apps/{app.pk}", {"scopes": ["devices:read"], "redirect_uris": [REDIRECT_URI]},
                            content_type="application/json")
     assert narrowed.status_code == 200 and narrowed.json()["scopes"] == ["devices:read"]
+    widened = maker.patch(f"/api/v1/apps/{app.pk}", {"scopes": ["devices:read", "devices:control"]},
+                          content_type="application/json")
+    assert widened.status_code == 409 and widened.json()["type"].endswith("/app-not-reviewable")
+    assert maker.patch(f"/api/v1/apps/{app.pk}", {"scopes": ["devices:read", "devices:manage"]},
+                       content_type="application/json").status_code == 422
     app.refresh_from_db()
     assert app.status == AppStatus.APPROVED
+
+
+def test_pages_of_an_app_for_its_makers_operators_and_nobody_else(
+    world: World, make_person: Callable[..., User], client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    app, _ = register(world)
+    page = client_for(world.maker).get(f"/developers/apps/{app.pk}/").content.decode()
+    assert app.client_id in page and "Submit for review" not in page and "Change the app" in page
+    operator_page = client_for(world.operator).get(f"/developers/apps/{app.pk}/").content.decode()
+    assert "Record the decision" in operator_page and "Change the app" not in operator_page
+    assert client_for(make_person()).get(f"/developers/apps/{app.pk}/").status_code == 404
+    anonymous = Client().get(f"/o/authorize/?client_id={app.client_id}&response_type=code")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
 
 
 def test_the_portal_and_review_pages_work(world: World, client_for: Callable[[User], Client]) -> None:  # noqa: F811
@@ -150,3 +165,11 @@ def test_the_portal_and_review_pages_work(world: World, client_for: Callable[[Us
     operator.post(f"/developers/apps/{app.pk}/review", {"decision": "approve"})
     app.refresh_from_db()
     assert app.status == AppStatus.APPROVED
+
+
+def test_a_malformed_icon_is_a_readable_problem(world: World, client_for: Callable[[User], Client]) -> None:  # noqa: F811
+    maker = client_for(world.maker)
+    for icon in ("not a data url", "data:image/png;base64,@@@"):
+        response = maker.post(f"/api/v1/ventures/{world.venture.pk}/apps", _body(icon=icon),
+                              content_type="application/json")
+        assert response.status_code == 422 and response.json()["type"].endswith("/invalid-app"), icon

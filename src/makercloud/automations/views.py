@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from makercloud.accounts.models import User
 from makercloud.automations import selectors, services
-from makercloud.automations.forms import AutomationForm, SceneForm, action_forms
+from makercloud.automations.forms import WEEKDAY_NAMES, AutomationForm, SceneForm, action_forms
 from makercloud.automations.models import Automation, Run
 from makercloud.core.errors import DomainError
 from makercloud.core.views import explain, pages_for_domain_errors
@@ -19,6 +19,7 @@ from makercloud.devices import affordances
 from makercloud.devices import selectors as device_selectors
 
 RUNS_SHOWN = 50
+WEEKDAY_LABELS = dict(WEEKDAY_NAMES)
 
 
 def _home(person: User) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
@@ -55,6 +56,10 @@ def describe_trigger(trigger: dict[str, Any], names: dict[str, str]) -> str:
         text = (_("When %(property)s of %(device)s rises above %(threshold)s")
                 if trigger["direction"] == "above" else _("When %(property)s of %(device)s falls below %(threshold)s"))
         return text % {"property": trigger["property"], "device": device, "threshold": trigger["threshold"]}
+    if trigger.get("time") and trigger.get("weekdays"):
+        days = ", ".join(str(WEEKDAY_LABELS.get(day, day)) for day in trigger["weekdays"])
+        return _("At %(time)s on %(days)s (%(timezone)s)") % {"time": trigger["time"], "days": days,
+                                                              "timezone": trigger["timezone"]}
     if trigger.get("time"):
         return _("Every day at %(time)s (%(timezone)s)") % {"time": trigger["time"], "timezone": trigger["timezone"]}
     return _("On the schedule %(cron)s (%(timezone)s)") % {"cron": trigger.get("cron"),

@@ -70,3 +70,14 @@ def test_someone_elses_automation_page_is_not_found(
     })
     automation = Automation.objects.get(name="Mine")
     assert client_for(make_person()).get(f"/automations/{automation.pk}/").status_code == 404
+
+
+def test_a_weekday_schedule_reads_as_such_in_the_list(home: Home, client_for: Callable[[User], Client]) -> None:
+    browser = client_for(home.person)
+    response = browser.post("/automations/new/", {
+        "name": "Workday light", "enabled": "on", "kind": "schedule", "time": "07:30", "weekdays": ["mon", "fri"],
+        "timezone": "Asia/Shanghai", "action_count": "1", "action-0-kind": "invoke", "action-0-device": home.lamp.pk,
+        "action-0-action": "blink", "action-0-input": '{"times": 1}',
+    })
+    assert response.status_code == 302
+    assert "At 07:30 on Monday, Friday (Asia/Shanghai)" in browser.get("/automations/").content.decode()

@@ -33,7 +33,8 @@ class ReadOnly(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = RuleVersion
-    fields = readonly_fields = ["number", "content_hash", "kinds", "effective_from", "created_by", "created_at"]
+    fields = ("number", "content_hash", "kinds", "effective_from", "created_by", "created_at")
+    readonly_fields = ("number", "content_hash", "kinds", "effective_from", "created_by", "created_at")
     extra = 0
     can_delete = False
 
@@ -65,7 +66,8 @@ class RuleVersionAdmin(ReadOnly):
 
 class MemberInline(admin.TabularInline):
     model = PartyMember
-    fields = readonly_fields = ["organisation", "person", "weight"]
+    fields = ("organisation", "person", "weight")
+    readonly_fields = ("organisation", "person", "weight")
     extra = 0
     can_delete = False
 

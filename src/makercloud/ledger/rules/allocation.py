@@ -17,7 +17,6 @@ The shares always add up to the amount exactly, and none is negative.
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from makercloud.core.money import Money
 from makercloud.ledger.rules.errors import RuleDoesNotApply
@@ -85,7 +84,8 @@ def seed_of(event_id: str) -> int:
 
 
 def _percent(ppm: int) -> str:
-    return f"{(Decimal(ppm) / 10_000).normalize():f}%"
+    whole, fraction = divmod(ppm, 10_000)
+    return f"{whole}.{fraction:04d}".rstrip("0").rstrip(".") + "%"
 
 
 def allocate(rule: Rule, amount: Money, *, kind: str = "sale", context: Context | None = None) -> Allocation:

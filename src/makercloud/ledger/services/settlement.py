@@ -7,13 +7,14 @@ originals — and the unique `Settlement.event_id` keeps one row. A different am
 event id is a conflict.
 """
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ from makercloud.core.events import record_event
 from makercloud.core.money import Money
 from makercloud.ledger.models.journal import Account, AccountPurpose
 from makercloud.ledger.models.rules import RevenueClass, RuleVersion, Settlement, SettlementKind
-from makercloud.ledger.rules import Allocation, allocate, rule_parse, seed_of
+from makercloud.ledger.rules import Context, Share, allocate, rule_parse, seed_of
 from makercloud.ledger.rules.errors import NotSettler, RefundTooLarge, SettlementConflict, SettlementNotFound
 from makercloud.ledger.selectors import rules as selectors
 from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
@@ -147,35 +148,103 @@ class _Plan:
         self.specs = specs
 
 
-def _plan_sale(event: RevenueEvent, version: RuleVersion, parsed: Any, sets: dict[str, Any], accounts: Accounts,
-               actor: User | None) -> _Plan:
+class _Version:
+    """A rule version in force, prepared once per call: its parsed text, its sets as they are now, and a cache of
+    allocations — an allocation depends only on the amount, the kind and the seed modulo each count of lines or
+    members that a tie-break rotates over, so equal prices share one computation."""
+
+    def __init__(self, version: RuleVersion) -> None:
+        self.version = version
+        self.parsed = rule_parse(version.text)
+        self.sets = selectors.context_of(rule=version.rule)
+        self.members = selectors.context_from(self.sets, seed=0, require_members=True).sets
+        self.moduli = sorted(_moduli(self.parsed, self.members))
+        self.cache: dict[tuple[Any, ...], list[Share]] = {}
+
+    def shares(self, amount: Money, kind: str, seed: int) -> list[Share]:
+        key = (amount.minor, amount.currency, kind, *(seed % n for n in self.moduli))
+        found = self.cache.get(key)
+        if found is None:
+            context = Context(sets=self.members, seed=seed, require_members=True)
+            found = self.cache[key] = allocate(self.parsed, amount, kind=kind, context=context).shares
+        return found
+
+
+def _moduli(parsed: Any, members: Any) -> set[int]:
+    """Every n a tie-break takes the seed modulo: the sharing lines of each block, the members of each set used."""
+    found: set[int] = set()
+
+    def walk(block: Any) -> None:
+        sharing = sum(1 for item in block.lines if item.portion in ("percent", "remaining"))
+        if sharing:
+            found.add(sharing)
+        for item in block.lines:
+            if item.block is not None:
+                walk(item.block)
+            elif item.is_set and members.get(item.party):
+                found.add(len(members[item.party]))
+
+    for section in parsed.sections:
+        walk(section.block)
+    return found
+
+
+def _plan_sale(event: RevenueEvent, prepared: _Version, accounts: Accounts, actor: User | None) -> _Plan:
     seed = seed_of(event.event_id)
-    allocation: Allocation = allocate(parsed, event.amount, kind=event.kind,
-                                      context=selectors.context_from(sets, seed=seed, require_members=True))
-    clearing = accounts.clearing(event.amount.currency)
+    version = prepared.version
+    currency = event.amount.currency
+    clearing = accounts.clearing(currency)
     shares: list[dict[str, Any]] = []
     specs: list[TransferSpec] = []
-    for share in allocation.shares:
+    for share in prepared.shares(event.amount, event.kind, seed):
         if share.minor <= 0:
             continue
-        account = accounts.party(party=share.party, member=share.member, venture=event.venture,
-                                 currency=event.amount.currency)
+        account = accounts.party(party=share.party, member=share.member, venture=event.venture, currency=currency)
+        tid = transfer_id(event.event_id, len(shares))
         entry = {"index": len(shares), "line": share.line, "party": share.party, "member": share.member,
-                 "label": share.label, "account_id": account.pk, "minor": share.minor,
-                 "transfer_id": str(transfer_id(event.event_id, len(shares)))}
+                 "label": share.label, "account_id": account.pk, "minor": share.minor, "transfer_id": str(tid)}
         shares.append(entry)
         specs.append(TransferSpec(
-            id=uuid.UUID(str(entry["transfer_id"])), debit_account=clearing, credit_account=account, amount=share.minor,
-            code=event.kind, venture=event.venture, reference=event.event_id,
-            metadata=_metadata(version, entry, event.event_id),
+            id=tid, debit_account=clearing, credit_account=account, amount=share.minor, code=event.kind,
+            venture=event.venture, reference=event.event_id, metadata=_metadata(version, entry, event.event_id),
         ))
     settlement = Settlement(
-        event_id=event.event_id, venture=event.venture, kind=event.kind, revenue_class=event.revenue_class,
-        amount=event.amount.minor, currency=event.amount.currency, rule_version=version,
-        occurred_at=event.occurred_at, seed=str(seed), shares=shares, context=sets, created_by=actor,
+        event_id=event.event_id, venture_id=event.venture.pk, kind=event.kind, revenue_class=event.revenue_class,
+        amount=event.amount.minor, currency=currency, rule_version_id=version.pk, occurred_at=event.occurred_at,
+        seed=str(seed), shares=shares, context=prepared.sets, created_by_id=actor.pk if actor else None,
         batch=uuid.uuid5(SETTLEMENT_NS, event.event_id),
     )
+    settlement.venture, settlement.rule_version = event.venture, version  # cached, not looked up again
     return _Plan(settlement, specs)
+
+
+SETTLEMENT_COLUMNS = ("event_id", "venture_id", "kind", "revenue_class", "amount", "currency", "rule_version_id",
+                      "refund_of_id", "occurred_at", "seed", "shares", "context", "batch", "created_at",
+                      "created_by_id")
+
+
+def _insert(settlements: list[Settlement]) -> None:
+    """Append settlement rows: COPY on PostgreSQL (then their ids are read back), bulk INSERT elsewhere."""
+    if connection.vendor != "postgresql":
+        Settlement.objects.bulk_create(settlements, batch_size=500)
+        return
+    now = timezone.now()
+    contexts: dict[int, str] = {}
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY ledger_settlement ({', '.join(SETTLEMENT_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for row in settlements:
+            context = contexts.get(id(row.context))
+            if context is None:
+                context = contexts[id(row.context)] = json.dumps(row.context)
+            copy.write_row((row.event_id, row.venture_id, row.kind, row.revenue_class, row.amount, row.currency,
+                            row.rule_version_id, row.refund_of_id, row.occurred_at, row.seed, json.dumps(row.shares),
+                            context, row.batch, now, row.created_by_id))
+    ids = dict(Settlement.objects.filter(event_id__in=[row.event_id for row in settlements])
+               .values_list("event_id", "id"))
+    for row in settlements:
+        row.pk, row.created_at = ids[row.event_id], now
+        row._state.adding = False
 
 
 def refund_shares(*, settlement: Settlement) -> list[dict[str, Any]]:
@@ -258,9 +327,7 @@ def settle(*, event_id: str, venture: Organisation, kind: str, revenue_class: st
     if kind == SettlementKind.REFUND:
         plan = _plan_refund(event, accounts, actor)
     else:
-        version = selectors.rule_in_force(venture=venture, kind=kind)
-        plan = _plan_sale(event, version, rule_parse(version.text), selectors.context_of(rule=version.rule),
-                          accounts, actor)
+        plan = _plan_sale(event, _Version(selectors.rule_in_force(venture=venture, kind=kind)), accounts, actor)
     transfers = transfers_create(transfers=plan.specs, actor=actor)
     plan.settlement.batch = transfers[0].batch
     try:
@@ -293,7 +360,7 @@ def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> l
         raise InvalidInput(detail=_("Each event of a bulk settlement needs its own id."))
     existing = _existing([event.event_id for event in events])
     accounts = Accounts()
-    versions: dict[tuple[int, str], tuple[RuleVersion, Any, dict[str, Any]]] = {}
+    versions: dict[tuple[int, str], _Version] = {}
     plans: list[_Plan] = []
     results: dict[str, Settlement] = {}
     for event in events:
@@ -304,15 +371,14 @@ def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> l
             continue
         key = (event.venture.pk, event.kind)
         if key not in versions:
-            version = selectors.rule_in_force(venture=event.venture, kind=event.kind)
-            versions[key] = (version, rule_parse(version.text), selectors.context_of(rule=version.rule))
-        plans.append(_plan_sale(event, *versions[key], accounts=accounts, actor=actor))
+            versions[key] = _Version(selectors.rule_in_force(venture=event.venture, kind=event.kind))
+        plans.append(_plan_sale(event, versions[key], accounts, actor))
     specs = [spec for plan in plans for spec in plan.specs]
     if specs:
         batch = transfers_create(transfers=specs, actor=actor)[0].batch
         for plan in plans:
             plan.settlement.batch = batch
-        Settlement.objects.bulk_create([plan.settlement for plan in plans], batch_size=2000)
+        _insert([plan.settlement for plan in plans])
         for plan in plans:
             results[plan.settlement.event_id] = plan.settlement
     for event in events:

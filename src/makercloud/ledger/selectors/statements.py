@@ -61,7 +61,7 @@ CO_CREATOR_SET = "co_creators"
 # The statement --------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PartyShare:
     """What one account owner of a group received, net of refunds (members and operators only)."""
 
@@ -85,7 +85,7 @@ class PlanFigures:
     from_months: bool = False  # a quarter without a plan of its own: the sum of its months' plans
 
 
-@dataclass
+@dataclass(slots=True)
 class Statement:
     venture_id: int
     organisation_id: int
@@ -437,29 +437,28 @@ def statements_compute(
         for i, period in enumerate(window):
             table[(org, i)] = Statement(venture_id=vid, organisation_id=org, period=period, currency=currency)
 
-    def at(org: int, b: int | None) -> Statement | None:
-        return table.get((org, b)) if b is not None and b >= 0 else None
-
+    at = table.get  # (org, period index) → statement; None outside the window
+    refund, sale, product = SettlementKind.REFUND.value, SettlementKind.SALE.value, RevenueClass.PRODUCT.value
     for org, b, kind, revenue_class, total, count in _revenue(orgs, window, currency):
-        statement = at(org, b)
+        statement = at((org, b))
         if statement is None:
             continue
         total = int(total)
-        if kind == SettlementKind.REFUND:
-            if revenue_class == RevenueClass.PRODUCT:
+        if kind == refund:
+            if revenue_class == product:
                 statement.product_refunds += total
             else:
                 statement.ecosystem_refunds += total
             continue
-        if revenue_class == RevenueClass.PRODUCT:
+        if revenue_class == product:
             statement.product_sales += total
         else:
             statement.ecosystem_sales += total
         statement.sales_count += count
-        if kind == SettlementKind.SALE and revenue_class == RevenueClass.PRODUCT:
+        if kind == sale and revenue_class == product:
             statement.units_sold += count
     for org, b, count in _units_refunded(orgs, window, currency):
-        if statement := at(org, b):
+        if statement := at((org, b)):
             statement.units_refunded += count
 
     names: dict[tuple[str, int], str] = {}
@@ -470,14 +469,15 @@ def statements_compute(
         names = {("o", o.pk): o.name for o in Organisation.objects.filter(pk__in=org_ids).only("name")}
         names |= {("p", p.pk): p.name or f"#{p.pk}" for p in User.objects.filter(pk__in=person_ids).only("name")}
     rewarded: dict[tuple[int, int], int] = defaultdict(int)
+    co_creator_earnings = AccountPurpose.CO_CREATOR_EARNINGS.value
     for org, b, purpose, owner_org, owner_person, amount in share_rows:
-        statement = at(org, b)
+        statement = at((org, b))
         group = PURPOSE_GROUP.get(purpose)
         if statement is None or group is None:
             continue
         amount = int(amount)
         statement.shared[group] += amount
-        if purpose == AccountPurpose.CO_CREATOR_EARNINGS and amount > 0:
+        if purpose == co_creator_earnings and amount > 0:
             rewarded[(org, b)] += 1
         if parties and amount:
             name = names.get(("o", owner_org), "") if owner_org else names.get(("p", owner_person), "")
@@ -487,7 +487,7 @@ def statements_compute(
         table[(org, b)].co_creators_rewarded = count
 
     for org, b, devices, users in _activity(orgs, window):
-        if statement := at(org, b):
+        if statement := at((org, b)):
             statement.active_devices, statement.active_users = devices, users
 
     people, devices = _firsts(orgs, window)
@@ -505,16 +505,22 @@ def statements_compute(
     co_creators = _co_creators(orgs)
     plans = _plans(venture_ids, window)
     result: dict[tuple[int, str], Statement] = {}
+    labels = [period.label for period in window]
+    order = {group: i for i, group in enumerate(GROUPS)}
     for vid, org in pairs:
-        for i, period in enumerate(window):
+        previous = None
+        count = co_creators.get(org, 0)
+        for i, label in enumerate(labels):
             statement = table[(org, i)]
-            statement.co_creators = co_creators.get(org, 0)
-            statement.plan = plans.get((vid, period.label))
-            statement.parties.sort(key=lambda p: (GROUPS.index(p.group), -p.amount, p.name))
-            if i == 0:
-                continue
-            statement.previous = table[(org, i - 1)]
-            result[(vid, period.label)] = statement
+            statement.co_creators = count
+            if plans:
+                statement.plan = plans.get((vid, label))
+            if len(statement.parties) > 1:
+                statement.parties.sort(key=lambda p: (order[p.group], -p.amount, p.name))
+            if previous is not None:
+                statement.previous = previous
+                result[(vid, label)] = statement
+            previous = statement
     return result
 
 

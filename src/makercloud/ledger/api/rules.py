@@ -108,7 +108,7 @@ def _allocation_out(allocation: Allocation, *, content_hash: str, seed: int) -> 
     }
 
 
-@router.post("/rules/preview", response=PreviewOut, auth=optional("ventures:read"), summary="Preview a rule")
+@router.post("/rules/preview", response=PreviewOut, auth=optional("ledger:read"), summary="Preview a rule")
 def rule_preview(request: HttpRequest, body: PreviewIn) -> Any:
     """Who gets what of `amount` under a rule's text (nothing is saved). Anyone may call it."""
     rule = rule_parse(body.text)
@@ -187,7 +187,7 @@ def _venture(venture_id: int) -> Any:
     return ventures_selectors.venture_get(venture_id=venture_id)
 
 
-@router.get("/ventures/{venture_id}/rules", response=list[RuleOut], auth=optional("ventures:read"),
+@router.get("/ventures/{venture_id}/rules", response=list[RuleOut], auth=optional("ledger:read"),
             summary="A venture's sharing rules")
 def rule_list(request: HttpRequest, venture_id: Id) -> Any:
     """The rules the caller may see: public ones to anyone; all to members, parties and operators."""
@@ -196,7 +196,7 @@ def rule_list(request: HttpRequest, venture_id: Id) -> Any:
             for rule in selectors.rules_of(viewer=viewer(request), venture=venture.organisation)]
 
 
-@router.post("/ventures/{venture_id}/rules", response={201: RuleOut}, auth=requires("ventures:write"),
+@router.post("/ventures/{venture_id}/rules", response={201: RuleOut}, auth=requires("ledger:write"),
              summary="Create a sharing rule")
 def rule_create(request: HttpRequest, venture_id: Id, body: RuleIn) -> Any:
     """A new rule with its first version (the venture's owners and administrators, or operators)."""
@@ -207,14 +207,14 @@ def rule_create(request: HttpRequest, venture_id: Id, body: RuleIn) -> Any:
 
 
 @router.get("/ventures/{venture_id}/rules/{rule_id}", response={200: RuleOut, **responses(403, 404)},
-            auth=optional("ventures:read"), summary="A sharing rule")
+            auth=optional("ledger:read"), summary="A sharing rule")
 def rule_detail(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     venture = _venture(venture_id)
     return _rule_out(selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation),
                      venture.pk)
 
 
-@router.patch("/ventures/{venture_id}/rules/{rule_id}", response=RuleOut, auth=requires("ventures:write"),
+@router.patch("/ventures/{venture_id}/rules/{rule_id}", response=RuleOut, auth=requires("ledger:write"),
               summary="Make a rule public or not")
 def rule_update(request: HttpRequest, venture_id: Id, rule_id: Id, body: RulePatch) -> Any:
     venture = _venture(venture_id)
@@ -226,7 +226,7 @@ def rule_update(request: HttpRequest, venture_id: Id, rule_id: Id, body: RulePat
     return _rule_out(rule, venture.pk)
 
 
-@router.delete("/ventures/{venture_id}/rules/{rule_id}", response={204: None}, auth=requires("ventures:write"),
+@router.delete("/ventures/{venture_id}/rules/{rule_id}", response={204: None}, auth=requires("ledger:write"),
                summary="Retire a rule")
 def rule_retire(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     """A retired rule is no longer in force; its versions and settlements stay, as published."""
@@ -237,7 +237,7 @@ def rule_retire(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
 
 
 @router.get("/ventures/{venture_id}/rules/{rule_id}/versions", response=list[VersionOut],
-            auth=optional("ventures:read"), summary="A rule's versions, newest first")
+            auth=optional("ledger:read"), summary="A rule's versions, newest first")
 def version_list(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation)
@@ -245,7 +245,7 @@ def version_list(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
 
 
 @router.post("/ventures/{venture_id}/rules/{rule_id}/versions", response={200: VersionOut, 201: VersionOut},
-             auth=requires("ventures:write"), summary="Save a new version of a rule")
+             auth=requires("ledger:write"), summary="Save a new version of a rule")
 def version_create(request: HttpRequest, venture_id: Id, rule_id: Id, body: VersionIn) -> Any:
     """Every save is a new, immutable version with its sha256; the latest text again changes nothing (200)."""
     venture = _venture(venture_id)
@@ -257,14 +257,14 @@ def version_create(request: HttpRequest, venture_id: Id, rule_id: Id, body: Vers
 
 
 @router.get("/ventures/{venture_id}/rules/{rule_id}/versions/{number}", response=VersionOut,
-            auth=optional("ventures:read"), summary="One version of a rule, with its hash")
+            auth=optional("ledger:read"), summary="One version of a rule, with its hash")
 def version_detail(request: HttpRequest, venture_id: Id, rule_id: Id, number: Id) -> Any:
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation)
     return selectors.version_get(rule=rule, number=number)
 
 
-@router.put("/ventures/{venture_id}/rules/{rule_id}/sets/{name}", response=RuleOut, auth=requires("ventures:write"),
+@router.put("/ventures/{venture_id}/rules/{rule_id}/sets/{name}", response=RuleOut, auth=requires("ledger:write"),
             summary="Set the members and weights of a rule's named set")
 def set_update(request: HttpRequest, venture_id: Id, rule_id: Id, name: SetName, body: SetIn) -> Any:
     venture = _venture(venture_id)
@@ -373,7 +373,7 @@ def _settlement_detail(s: Settlement) -> dict[str, Any]:
 
 @router.post("/ledger/settlements",
              response={200: SettlementDetail, 201: SettlementDetail, **responses(403, 404, 409)},
-             auth=requires("ventures:write"), summary="Settle a revenue event")
+             auth=requires("ledger:write"), summary="Settle a revenue event")
 def settlement_create(request: HttpRequest, body: SettlementIn,
                       idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200)) -> Any:
     """Share a sale, subscription or service fee under the venture's rule in force (or refund one in proportion).
@@ -401,7 +401,7 @@ class SettlementFilter(Schema):
     kind: Literal["sale", "subscription", "service", "refund"] | None = None
 
 
-@router.get("/ledger/settlements", response=list[SettlementOut], auth=optional("ventures:read"),
+@router.get("/ledger/settlements", response=list[SettlementOut], auth=optional("ledger:read"),
             summary="Settlements the caller may see")
 @paginate(CursorPage)
 def settlement_list(request: HttpRequest, filters: Query[SettlementFilter]) -> Any:
@@ -436,7 +436,7 @@ class _Row(dict[str, Any]):
 
 
 @router.get("/ledger/settlements/{settlement_id}", response={200: SettlementDetail, **responses(404)},
-            auth=optional("ventures:read"), summary="A settlement, its transfers and its recomputation")
+            auth=optional("ledger:read"), summary="A settlement, its transfers and its recomputation")
 def settlement_detail(request: HttpRequest, settlement_id: Id) -> Any:
     """Whoever may see the rule sees the settlement, the transfers and whether recomputing gives the same shares."""
     return _settlement_detail(selectors.settlement_get(viewer=viewer(request), settlement_id=settlement_id))
@@ -470,7 +470,7 @@ class PayoutOut(Schema):
 
 
 @router.post("/ledger/payouts", response={200: PayoutOut, 201: PayoutOut, **responses(404, 409)},
-             auth=requires("ventures:write"), summary="Withdraw to a payout provider")
+             auth=requires("ledger:write"), summary="Withdraw to a payout provider")
 def payout_create(request: HttpRequest, body: PayoutIn,
                   idempotency_key: str = Header("", alias="Idempotency-Key", max_length=200)) -> Any:
     """Hold the amount of one of your accounts (yours, or your organisation's as its owner or administrator) for a
@@ -487,13 +487,13 @@ def payout_create(request: HttpRequest, body: PayoutIn,
     return Status(200 if known else 201, payout)
 
 
-@router.get("/ledger/payouts", response=list[PayoutOut], auth=requires("ventures:read"),
+@router.get("/ledger/payouts", response=list[PayoutOut], auth=requires("ledger:read"),
             summary="Your payouts, newest first (at most 200)")
 def payout_list(request: HttpRequest) -> Any:
     return list(selectors.payouts_of(viewer=caller(request)).order_by("-created_at")[:200])
 
 
 @router.get("/ledger/payouts/{payout_id}", response={200: PayoutOut, **responses(404)},
-            auth=requires("ventures:read"), summary="A payout")
+            auth=requires("ledger:read"), summary="A payout")
 def payout_detail(request: HttpRequest, payout_id: UUID) -> Any:
     return selectors.payout_get(viewer=caller(request), payout_id=payout_id)

@@ -86,12 +86,16 @@ def test_only_managers_write_rules(venture: Venture, make_person: Any, client_fo
     stranger = client_for(make_person())
     response = stranger.post(url, {"name": "Mine", "text": "split sale\n remaining to @venture"}, content_type=JSON)
     assert response.status_code == 403 and response.json()["type"].endswith("/not-rule-editor")
-    read_only = bearer_for(maker, ["ventures:read"])
+    read_only = bearer_for(maker, ["ledger:read"])
     response = Client().post(url, {"name": "Mine", "text": "split sale\n remaining to @venture"},
                              content_type=JSON, headers=read_only)
     assert response.status_code == 403
     assert Client().post(url, {"name": "x", "text": "split sale\n remaining to @venture"},
                          content_type=JSON).status_code == 401
+    writer = bearer_for(maker, ["ledger:write"])
+    response = Client().post(url, {"name": "Mine", "text": "split sale\n remaining to @venture"},
+                             content_type=JSON, headers=writer)
+    assert response.status_code == 201
 
 
 def test_settlement_api_is_idempotent_and_shows_the_recompute(maker: User, venture: Venture, rule: SharingRule,

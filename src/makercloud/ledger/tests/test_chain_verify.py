@@ -96,3 +96,15 @@ def test_a_rewritten_history_is_caught_by_the_published_checkpoint(
                [transfer.amount, transfer.prev_hash, transfer.hash, transfer.seq])
     report = ledger_report()
     assert (report.broken_seq, report.reason) == (5, "the chain no longer matches the checkpoint published here")
+
+
+def test_awkward_text_is_stored_and_hashed_exactly(accounts: dict[str, Account]) -> None:
+    reference = 'tab\there, "quotes", back\\slash, new\nline, 中文, \\N'
+    metadata = {"path": "C:\\new\\table", "note": "line\r\nbreak\t", "nested": {"b": [1, True, None], "a": "ü"}}
+    [stored] = transfers_create(transfers=[TransferSpec(
+        id=uuid.uuid4(), debit_account=accounts["clearing"], credit_account=accounts["wallet"], amount=1,
+        code="adjustment", reference=reference, metadata=metadata)])
+    again = Transfer.objects.get(id=stored.id)
+    assert (again.reference, again.metadata) == (reference, metadata)
+    assert chain.transfer_hash(again, again.prev_hash) == again.hash == stored.hash
+    assert ledger_verify() is None

@@ -25,7 +25,17 @@ def encode_metadata(metadata: Mapping[str, Any]) -> str:
     """Metadata as the chain (and the database) stores it: compact JSON with sorted keys."""
     if not metadata:
         return "{}"
-    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    parts = []
+    for key in sorted(metadata):
+        value = metadata[key]
+        kind = type(value)
+        if kind is str:
+            parts.append(f"{_text(key)}:{_text(value)}")
+        elif kind is int:
+            parts.append(f"{_text(key)}:{value}")
+        else:  # nested, booleans, null: json.dumps itself (the fast path above writes exactly what it would)
+            return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "{" + ",".join(parts) + "}"
 
 
 def canonical(

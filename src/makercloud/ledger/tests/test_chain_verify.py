@@ -3,10 +3,13 @@
 # ruff: noqa: F811  (fixtures imported from journal_fixtures)
 
 import importlib
+import json
 import uuid
 
 import pytest
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
 from makercloud.cli import main
 from makercloud.ledger import chain
@@ -108,3 +111,12 @@ def test_awkward_text_is_stored_and_hashed_exactly(accounts: dict[str, Account])
     assert (again.reference, again.metadata) == (reference, metadata)
     assert chain.transfer_hash(again, again.prev_hash) == again.hash == stored.hash
     assert ledger_verify() is None
+
+
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none(),
+                                                      st.lists(st.integers(), max_size=3)), max_size=6))
+def test_metadata_is_encoded_as_json_dumps_writes_it(metadata: dict[str, object]) -> None:
+    """The hand-written fast path of the canonical encoding never differs from json.dumps."""
+    assert chain.encode_metadata(metadata) == (
+        json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False) if metadata else "{}"
+    )

@@ -186,6 +186,10 @@ class RankOut(Schema):
     def resolve_respondent_name(response: Response) -> str:
         return response.organisation.name if response.organisation else response.respondent.name
 
+    @staticmethod
+    def resolve_score(response: Response) -> str | None:
+        return str(response.score) if response.score is not None else None
+
 
 class QuestionIn(Input):
     text: Annotated[str, Field(min_length=1, max_length=5_000, pattern=NO_NUL)]

@@ -10,6 +10,7 @@ Cheap by construction, because the gateway sends one signal per batch of up to t
 - the runs are one bulk insert, committed with the facts; they are executed after commit (`runs.dispatch`).
 """
 
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ from django.utils import timezone
 
 from makercloud.automations.models import Automation, AutomationDevice, Effect, Run, RunStatus, StopReason, TriggerKind
 from makercloud.devices.signals import DeviceFacts
+
+logger = logging.getLogger(__name__)
 
 INDEX_TTL = 5.0  # seconds a device's list of watching automations is cached
 CAUSATION_WINDOW = timedelta(seconds=60)  # a fact this soon after a run acted on its device is taken as its effect
@@ -174,7 +177,8 @@ def _threshold_candidates(facts: DeviceFacts, watches: dict[str, list[Watch]], n
         return []
     ids = sorted({w.automation_id for w in threshold_watches})
     armed = dict(
-        Automation.objects.select_for_update().filter(pk__in=ids, enabled=True).values_list("pk", "armed")
+        Automation.objects.select_for_update().filter(pk__in=ids, enabled=True).order_by("pk")  # one lock order
+        .values_list("pk", "armed")
     )
     changed: dict[int, bool] = {}
     found = []
@@ -268,8 +272,15 @@ def on_device_facts(sender: Any, *, facts: DeviceFacts, **kwargs: Any) -> None:
     if not watches:
         return
     now = timezone.now()
-    candidates = _event_candidates(facts, watches) + _threshold_candidates(facts, watches, now)
-    runs = runs_create(candidates, now=now)
+    try:
+        # a savepoint: a failure here must not roll back the device data the gateway is storing (it is logged, and
+        # those facts trigger nothing)
+        with transaction.atomic():
+            candidates = _event_candidates(facts, watches) + _threshold_candidates(facts, watches, now)
+            runs = runs_create(candidates, now=now)
+    except Exception:  # a failure must never stop ingestion
+        logger.exception("automations: could not match a batch of device facts")
+        return
     pending = [run.pk for run in runs if run.status == RunStatus.PENDING]
     if pending:
         from makercloud.automations import runs as executor

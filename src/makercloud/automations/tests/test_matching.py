@@ -3,7 +3,8 @@ none when no automation watches its devices and the index is cached."""
 
 from datetime import timedelta
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ from makercloud.automations import matching, services
 from makercloud.automations.models import Run
 from makercloud.automations.tests.conftest import Home
 from makercloud.devices import signals
+from makercloud.devices.models import DeviceEvent
 
 
 def _batch(device_ids: list[str], *, per_device: int, value: float) -> signals.DeviceFacts:
@@ -51,6 +53,27 @@ def test_a_batch_that_triggers_costs_a_bounded_number_of_queries(home: Home) -> 
         )
     others = [f"d{n:020d}" for n in range(200)]
     batch = _batch([home.thermostat.pk, *others], per_device=20, value=30)
-    # index, armed states (locked), disarm, owners, recent effects, recent runs, one insert of the runs
-    assert _queries(batch) <= 8
+    # index, armed states (locked), disarm, owners, recent effects, recent runs, one insert of the runs, and the
+    # savepoint around them (so that a failure here cannot undo the gateway's batch)
+    assert _queries(batch) <= 9
     assert Run.objects.count() == 10  # 5 thresholds crossed once each (no flapping in the batch), 5 alarms
+
+
+def test_a_failure_in_matching_never_undoes_the_facts_being_stored(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services.automation_create(
+        actor=home.person, name="Alarm", trigger={"kind": "event", "device": home.thermostat.pk, "event": "alarm"},
+        actions=[{"kind": "notify", "title": "Alarm"}],
+    )
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in matching")
+
+    monkeypatch.setattr(matching, "runs_create", broken)
+    with transaction.atomic():  # as the gateway stores a batch
+        DeviceEvent.objects.create(device=home.thermostat, ts=timezone.now(), name="alarm", data=1)
+        signals.facts_publish(_batch([home.thermostat.pk], per_device=1, value=20))
+        DeviceEvent.objects.create(device=home.thermostat, ts=timezone.now(), name="alarm", data=2)
+    assert DeviceEvent.objects.filter(device=home.thermostat).count() == 2
+    assert not Run.objects.exists()

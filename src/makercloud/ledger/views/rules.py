@@ -314,7 +314,7 @@ def payouts(request: HttpRequest) -> HttpResponse:
     history = [{"payout": p, "money": Money(p.amount, p.currency).format()}
                for p in selectors.payouts_of(viewer=person).order_by("-created_at")[:100]]
     return render(request, "ledger/rules/payouts.html", {
-        "form": form, "rows": rows, "history": history, "nav_section": "account",
+        "form": form, "rows": rows, "history": history, "nav_section": "ledger",
     }, status=400 if form.errors else 200)
 
 

@@ -115,3 +115,16 @@ def test_the_admin_shows_the_journal_read_only(
     detail = client.get(f"/admin/ledger/account/{account.pk}/change/")
     assert detail.status_code == 200 and "Save" not in detail.content.decode()
     assert client.post(f"/admin/ledger/account/{account.pk}/delete/").status_code == 403
+
+
+def test_the_admin_search_takes_any_text(
+    client_for: Callable[[User], Client], make_person: Callable[..., User], history: dict[str, Account]
+) -> None:
+    staff = make_person("staff2@example.com", operator=True)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client = client_for(staff)
+    for term in ("sale-lamp-1", "abc", "1", "not-a-uuid"):
+        assert client.get("/admin/ledger/transfer/", {"q": term}).status_code == 200, term
+    assert "sale-lamp-1" in client.get("/admin/ledger/transfer/", {"q": "sale-lamp"}).content.decode()
+    assert client.get("/admin/ledger/balancesnapshot/", {"q": "x"}).status_code == 200

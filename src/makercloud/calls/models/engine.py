@@ -62,6 +62,18 @@ OPENED_STATES = frozenset({
 })
 
 
+def has_timeline(call: Any) -> bool:
+    """Guard: a deadline for responses, and questions close no later than responses."""
+    return call.responses_until is not None and (
+        call.questions_until is None or call.questions_until <= call.responses_until
+    )
+
+
+def has_winner(call: Any) -> bool:
+    """Guard: a response is selected."""
+    return call.winner_id is not None
+
+
 class Call(models.Model):
     """A demand published under fixed rules: who may respond, with what, how the winner is chosen, and when."""
 
@@ -135,14 +147,6 @@ class Call(models.Model):
         }
 
     # Transitions: guards only; the services do what follows from them.
-
-    def has_timeline(self) -> bool:
-        return self.responses_until is not None and (
-            self.questions_until is None or self.questions_until <= self.responses_until
-        )
-
-    def has_winner(self) -> bool:
-        return self.winner_id is not None
 
     @transition(field=state, source=CallState.DRAFT, target=CallState.OPEN, conditions=[has_timeline])
     def publish(self) -> None:

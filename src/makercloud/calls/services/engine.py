@@ -17,6 +17,7 @@ The kinds' hooks (calls.kinds.registry[kind], engineer B) are called with keywor
 """
 
 import hashlib
+import importlib
 import json
 import logging
 import secrets
@@ -661,7 +662,7 @@ def call_award(*, call: Call, actor: User | None = None) -> Call:
 
 def _contract_factory() -> Any:
     try:
-        from makercloud.contracts import services as contract_services
+        contract_services = importlib.import_module("makercloud.contracts.services")
     except ImportError:
         return None
     return getattr(contract_services, "contract_create_from_award", None)

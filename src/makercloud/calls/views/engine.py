@@ -447,7 +447,8 @@ def qualifications(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your application is with the operators."))
             return redirect("calls:qualifications")
-    managed = Membership.objects.filter(person=request.user, role__in=MANAGING_ROLES).values("organisation_id")
+    managed = Membership.objects.filter(person=request.user,  # type: ignore[misc]
+                                        role__in=MANAGING_ROLES).values("organisation_id")
     mine = selectors.qualifications_visible(viewer=request.user).filter(  # type: ignore[arg-type]
         organisation__in=managed)
     return render(request, "calls/engine/qualifications.html", {

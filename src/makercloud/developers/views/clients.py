@@ -97,8 +97,11 @@ class ConsentView(AuthorizationView):
     form_class = ConsentForm
 
     def _app(self) -> App | None:
-        client_id = self.request.POST.get("client_id") or self.request.GET.get("client_id") or ""
-        return selectors.app_for_client(client_id=client_id)
+        """The app behind the request's client id (looked up once per request)."""
+        if not hasattr(self, "_found"):
+            client_id = self.request.POST.get("client_id") or self.request.GET.get("client_id") or ""
+            self._found = selectors.app_for_client(client_id=client_id)
+        return self._found
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()

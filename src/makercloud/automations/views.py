@@ -100,6 +100,10 @@ def automation_list(request: HttpRequest) -> HttpResponse:
 def _edit(request: HttpRequest, automation: Automation | None) -> HttpResponse:
     person: User = request.user  # type: ignore[assignment]
     choices, offers = _home(person)
+    if automation is not None:  # devices it uses from outside the home (a venture's, through the API) stay choosable
+        known = {pk for pk, _label in choices}
+        used = {d for d in [automation.trigger.get("device"), *(a.get("device") for a in automation.actions)] if d}
+        choices += sorted(selectors.device_names(device_ids=used - known).items())
     data = request.POST if request.method == "POST" else None
     initial = AutomationForm.initial_of(automation) if automation is not None else None
     form = AutomationForm(data, devices=choices, initial=initial)

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 
 from makercloud.calls.models.engine import (
     OPENED_STATES,
@@ -95,4 +94,3 @@ class SupplierQualificationAdmin(ReadOnly):
     search_fields = ["organisation__name", "category"]
     list_select_related = ["organisation"]
     actions = None
-    description = _("Decide applications in the qualification queue: the decision tells the supplier why.")

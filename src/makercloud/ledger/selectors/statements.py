@@ -595,6 +595,24 @@ def _what_if_rules(*, venture: Venture, kinds: set[str], rule_text: str | None,
     return chosen, "in-force"
 
 
+def _seed_moduli(rule: Rule, sets: dict[str, Any]) -> tuple[int, ...]:
+    """An allocation uses its event's tie-break seed only as `seed mod n`, n the number of lines sharing a block or
+    of members sharing a set — never more than N, the longest block or set. Two seeds equal modulo every number up
+    to N therefore allocate alike, and a preview of many units allocates once per such class."""
+    longest = max([1, *(len(members) for members in sets.values())])
+
+    def walk(block: Any) -> None:
+        nonlocal longest
+        longest = max(longest, len(block.lines))
+        for item in block.lines:
+            if item.block is not None:
+                walk(item.block)
+
+    for section in rule.sections:
+        walk(section.block)
+    return tuple(range(2, longest + 1))
+
+
 def statement_what_if(
     *, viewer: User, venture: Venture, period: Period, currency: str, lines: Sequence[WhatIfLine],
     rule_text: str | None = None, active_users: int | None = None,
@@ -625,15 +643,21 @@ def statement_what_if(
         revenue_class = line.revenue_class or (
             RevenueClass.PRODUCT if line.kind == SettlementKind.SALE else RevenueClass.ECOSYSTEM)
         rule, sets = rules[line.kind]
+        moduli = _seed_moduli(rule, sets)
+        cache: dict[tuple[int, ...], list[tuple[str, str | None, str, int]]] = {}
         for unit in range(line.refunds, line.units):  # a unit refunded in full gives back all it shared
             seed = seed_of(f"what-if:{number}:{unit}")
-            try:
-                allocation = allocate(rule, Money(line.unit_price, currency), kind=line.kind,
-                                      context=rules_selectors.context_from(sets, seed=seed))
-            except RuleDoesNotApply as error:
-                raise InvalidWhatIf(detail=str(error.detail)) from error
-            for share in allocation.shares:
-                party_totals[(share.party, share.member, share.label)] += share.minor
+            key = tuple(seed % m for m in moduli)
+            shares = cache.get(key)
+            if shares is None:
+                try:
+                    allocation = allocate(rule, Money(line.unit_price, currency), kind=line.kind,
+                                          context=rules_selectors.context_from(sets, seed=seed))
+                except RuleDoesNotApply as error:
+                    raise InvalidWhatIf(detail=str(error.detail)) from error
+                shares = cache[key] = [(s.party, s.member, s.label, s.minor) for s in allocation.shares]
+            for party, member, label, minor in shares:
+                party_totals[(party, member, label)] += minor
         gross, refunded = line.units * line.unit_price, line.refunds * line.unit_price
         if revenue_class == RevenueClass.PRODUCT:
             statement.product_sales += gross

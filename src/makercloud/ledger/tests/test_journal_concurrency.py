@@ -19,6 +19,7 @@ from makercloud.ledger.services.journal import TransferSpec, account_open, trans
 
 guard = importlib.import_module("makercloud.ledger.migrations.0002_journal_append_only")
 core_guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
+account_guard = importlib.import_module("makercloud.ledger.migrations.0006_journal_checked_references")
 
 
 @pytest.fixture
@@ -28,11 +29,12 @@ def committed_ledger(transactional_db: None) -> Iterator[None]:
     yield
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, *core_guard.SQLITE_DROP]:
+            for statement in [*guard.SQLITE_DROP, *core_guard.SQLITE_DROP, *account_guard.ACCOUNT_SQLITE_DROP]:
                 cursor.execute(statement)
-            for table in ("ledger_balancesnapshot", "ledger_checkpoint", "ledger_transfer", "core_event"):
+            for table in ("ledger_balancesnapshot", "ledger_checkpoint", "ledger_transfer", "ledger_account",
+                          "core_event"):
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            for statement in [*guard.SQLITE, *core_guard.SQLITE]:
+            for statement in [*guard.SQLITE, *core_guard.SQLITE, *account_guard.ACCOUNT_SQLITE]:
                 cursor.execute(statement)
 
 

@@ -213,8 +213,10 @@ def test_the_journal_refuses_update_and_delete(accounts: dict[str, Account]) -> 
     assert journal_services.checkpoint_publish() is not None
     for statement in ("UPDATE ledger_transfer SET amount = 1", "DELETE FROM ledger_transfer",
                       "UPDATE ledger_balancesnapshot SET credits_posted = 0", "DELETE FROM ledger_balancesnapshot",
-                      "UPDATE ledger_checkpoint SET hash = ''", "DELETE FROM ledger_checkpoint"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                      "UPDATE ledger_checkpoint SET hash = ''", "DELETE FROM ledger_checkpoint",
+                      "UPDATE ledger_account SET currency = 'EUR'", "DELETE FROM ledger_account"):
+        refused = pytest.raises(DatabaseError, match=r"append-only|never changed or deleted")
+        with refused, transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert Transfer.objects.get().amount == 10 == transfer.amount
 
@@ -230,3 +232,11 @@ def test_the_periodic_jobs_expire_and_checkpoint(accounts: dict[str, Account]) -
     assert balance_of(account=wallet) == Balance()
     jobs.checkpoint_publish.call_local()
     assert Checkpoint.objects.get().seq == 2
+
+
+def test_a_transfer_to_an_account_or_venture_that_does_not_exist_is_refused(accounts: dict[str, Account]) -> None:
+    with pytest.raises(errors.LedgerAccountNotFound):
+        transfers_create(transfers=[spec(accounts["clearing"], 987654, 10)])
+    with pytest.raises(errors.InvalidTransfer):
+        transfers_create(transfers=[spec(accounts["clearing"], accounts["wallet"], 10, venture=987654)])
+    assert Transfer.objects.count() == 0

@@ -29,7 +29,7 @@ from oauth2_provider.models import Grant as AuthorizationCode
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.errors import NotOperator
-from makercloud.accounts.models import Organisation, User
+from makercloud.accounts.models import Membership, Organisation, User
 from makercloud.core.events import record_event
 from makercloud.developers.errors import (
     AppNotAuthorisable,
@@ -397,6 +397,19 @@ def grant_revoke(*, actor: User, grant: Grant) -> Grant:
     if grant.revoked_at is not None:
         return grant
     return _grant_revoke(grant=grant, actor=actor, why="revoked_by_user")
+
+
+def grants_follow_device_owner(sender: Any, instance: Device, update_fields: Any = None, **kwargs: Any) -> None:
+    """When a device changes hands (claimed, unbound), the grants of people who no longer have it lose it, in the same
+    transaction: their apps neither reach it nor hear of it any more (connected to Device's post_save)."""
+    if not update_fields or "owner" not in update_fields:
+        return
+    through = Grant.devices.through
+    keep = Q(grant__person_id=instance.owner_id) if instance.owner_id else Q(pk__in=[])
+    members = Membership.objects.filter(organisation_id=instance.organisation_id).values("person_id")
+    through.objects.filter(device_id=instance.pk, grant__revoked_at__isnull=True).exclude(
+        keep | Q(grant__person_id__in=members)
+    ).delete()
 
 
 # Usage and rate limits ------------------------------------------------------------------------------------------

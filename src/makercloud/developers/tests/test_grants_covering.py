@@ -1,42 +1,41 @@
 """grants_covering: which active grants reach which devices (webhooks and automations rely on it)."""
 
-from collections.abc import Callable
-
-from oauth2_provider.models import Application
-
-from makercloud.accounts.models import User
-from makercloud.developers.models import App, Grant
 from makercloud.developers.selectors.clients import grants_covering
+from makercloud.developers.services import clients as services
+from makercloud.developers.tests.test_oauth_support import World, register, world  # noqa: F401
 from makercloud.devices import services as devices_services
-from makercloud.devices.tests.conftest import LAMP
-from makercloud.ventures import services as ventures_services
 
 
-def test_only_active_grants_of_the_asked_devices_are_returned(
-    maker: User, make_person: Callable[..., User]
-) -> None:
-    venture = ventures_services.venture_found(actor=maker, name="Laundry Lab", mission="Clean.", origin="outside")
-    model, _ = devices_services.device_model_publish(actor=maker, organisation=venture.organisation, document=LAMP)
-    one, two, three = (
-        devices_services.device_provision(actor=maker, organisation=venture.organisation, model=model, name=n)[0]
-        for n in ("one", "two", "three")
-    )
-    application = Application.objects.create(
-        client_type="public", authorization_grant_type="authorization-code", redirect_uris="https://a.example/cb"
-    )
-    app = App.objects.create(venture=venture.organisation, name="A", client_type="public", application=application)
-    alice, bob = make_person(), make_person()
-    active = Grant.objects.create(app=app, person=alice, scopes=["devices:read"])
-    active.devices.set([one, two])
-    revoked = Grant.objects.create(app=app, person=bob, scopes=["devices:read"])
-    revoked.devices.set([one, three])
-    revoked.revoked_at = revoked.created_at
-    revoked.save()
+def test_only_active_grants_of_the_asked_devices_are_returned(world: World) -> None:  # noqa: F811
+    app, _ = register(world)
+    active = services.grant_consent(person=world.user, app=app, scopes=["devices:read"],
+                                    device_ids=[world.lamp.pk, world.other.pk])
+    revoked = services.grant_consent(person=world.maker, app=app, scopes=["devices:read"],
+                                     device_ids=[world.virtual.pk])
+    services.grant_revoke(actor=world.maker, grant=revoked)
 
-    covering = grants_covering(device_ids=[one.pk, two.pk, three.pk])
+    covering = grants_covering(device_ids=[world.lamp.pk, world.other.pk, world.virtual.pk])
 
     assert {device_id: [g.pk for g in grants] for device_id, grants in covering.items()} == {
-        one.pk: [active.pk], two.pk: [active.pk]
+        world.lamp.pk: [active.pk], world.other.pk: [active.pk]
     }
-    assert covering[one.pk][0].app == app
+    assert covering[world.lamp.pk][0].app == app
     assert grants_covering(device_ids=[]) == {}
+
+
+def test_a_device_that_changes_hands_leaves_the_grants_of_its_former_owner(world: World) -> None:  # noqa: F811
+    app, _ = register(world)
+    grant = services.grant_consent(person=world.user, app=app, scopes=["devices:read"],
+                                   device_ids=[world.lamp.pk, world.other.pk])
+    assert set(grants_covering(device_ids=[world.lamp.pk, world.other.pk])) == {world.lamp.pk, world.other.pk}
+    devices_services.device_unbind(actor=world.user, device=world.other)
+    covering = grants_covering(device_ids=[world.lamp.pk, world.other.pk])
+    assert list(covering) == [world.lamp.pk] and covering[world.lamp.pk] == [grant]
+    assert list(grant.devices.all()) == [world.lamp]
+
+
+def test_a_venture_members_grant_of_a_virtual_device_covers_it(world: World) -> None:  # noqa: F811
+    app, _ = register(world)
+    grant = services.grant_consent(person=world.maker, app=app, scopes=["devices:read"],
+                                   device_ids=[world.virtual.pk])
+    assert grants_covering(device_ids=[world.virtual.pk]) == {world.virtual.pk: [grant]}

@@ -32,7 +32,7 @@ from makercloud.accounts.models import Organisation, OrganisationKind, User
 from makercloud.core.money import Money
 from makercloud.devices.models import Device, DeviceEvent, DeviceModel, TelemetryPoint
 from makercloud.ledger.errors import InvalidWhatIf, NotVentureInsider, StatementPlanNotFound
-from makercloud.ledger.models.journal import Account, AccountPurpose, Transfer, TransferKind
+from makercloud.ledger.models.journal import Account, AccountPurpose, Transfer, TransferCode, TransferKind
 from makercloud.ledger.models.rules import PartyMember, RevenueClass, Settlement, SettlementKind, SharingRule
 from makercloud.ledger.models.statements import Granularity, StatementPlan
 from makercloud.ledger.rules import Rule, allocate, rule_parse, seed_of
@@ -56,6 +56,9 @@ PURPOSE_GROUP = {
 }
 REVENUE_KINDS = (SettlementKind.SALE.value, SettlementKind.SUBSCRIPTION.value, SettlementKind.SERVICE.value)
 CO_CREATOR_SET = "co_creators"
+# The codes of the transfers a settlement makes (a transfer made by hand with an event's id as reference is not one).
+SETTLEMENT_CODES = (TransferCode.SALE.value, TransferCode.REFUND.value, TransferCode.SUBSCRIPTION.value,
+                    TransferCode.SERVICE.value)
 
 
 # The statement --------------------------------------------------------------------------------------------------
@@ -312,13 +315,14 @@ def _shares(orgs: Sequence[int] | None, periods: Sequence[Period], currency: str
         f"FROM {_table(Settlement)} s "
         f"JOIN {_table(Transfer)} t ON t.venture_id = s.venture_id AND t.reference = s.event_id "
         f"WHERE {where} AND s.currency = %s AND s.occurred_at >= %s AND s.occurred_at < %s AND t.kind IN (%s, %s) "
+        f"AND t.code IN (%s, %s, %s, %s) "
         f"GROUP BY s.venture_id, b, t.credit_account_id, t.debit_account_id) p "
         f"CROSS JOIN (SELECT 1 AS side UNION ALL SELECT -1 AS side) k "
         f"JOIN {_table(Account)} a ON a.id = CASE WHEN k.side = 1 THEN p.credit ELSE p.debit END "
         f"GROUP BY p.venture, p.b, a.purpose, a.organisation_id, a.person_id"
     )
     return _rows(sql, [*bucket_params, *where_params, currency, _adapt(periods[0].start), _adapt(periods[-1].end),
-                       TransferKind.SINGLE, TransferKind.POST])
+                       TransferKind.SINGLE, TransferKind.POST, *SETTLEMENT_CODES])
 
 
 def _activity(orgs: Sequence[int] | None, periods: Sequence[Period]) -> list[tuple[Any, ...]]:

@@ -1,5 +1,6 @@
 """The statement's figures on a small known world (see test_statement_fixtures): the numbers a user would check."""
 
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import pytest
 
 from makercloud.accounts.models import User
 from makercloud.ledger.selectors.statements import GROUPS, Statement, statements_of
+from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
 from makercloud.ledger.statement_periods import period_parse
 from makercloud.ledger.tests.test_statement_fixtures import World, build_world
 
@@ -94,3 +96,15 @@ def test_a_period_without_activity_is_all_zero_and_the_other_currency_is_empty(w
     assert march.marginal_return is None
     euros = statements_of(venture=world.venture, period=period_parse("2026-10"), currency="EUR")[0]
     assert (euros.currency, euros.revenue, euros.costs) == ("EUR", 0, 0)
+
+
+def test_a_hand_made_transfer_naming_a_sale_does_not_change_the_statement(world: World) -> None:
+    """Only the transfers a settlement made count: an adjustment that quotes a sale's event id is not one of them."""
+    before = _month(world, "2026-10")
+    operating = account_open(organisation=world.venture.organisation, purpose="venture_operating", currency="CNY")
+    payable = account_open(organisation=world.supplier, purpose="supplier_payable", currency="CNY")
+    transfers_create(transfers=[TransferSpec(id=uuid.uuid4(), debit_account=operating, credit_account=payable,
+                                             amount=500, code="adjustment", venture=world.venture.organisation,
+                                             reference="oct-1")])
+    after = _month(world, "2026-10")
+    assert (after.shared, after.value_added) == (before.shared, before.value_added)

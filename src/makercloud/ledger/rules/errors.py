@@ -7,14 +7,14 @@ from makercloud.core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 class RuleProblem(InvalidInput):
     """A rule that cannot be parsed or cannot add up. `line` and `column` (1-based) point at the place in the text;
-    `errors` lists every problem found (the first is `detail`)."""
+    `errors` lists the problem as the API's error items do (`loc`: the field, `msg`), with its `line` and `column`."""
 
     type = "invalid-rule"
     title = "The sharing rule is not valid"
 
     def __init__(self, detail: str = "", *, line: int = 0, column: int = 0,
                  errors: list[dict[str, Any]] | None = None) -> None:
-        errors = errors or [{"line": line, "column": column, "msg": detail}]
+        errors = errors or [{"loc": ["body", "text"], "line": line, "column": column, "msg": detail}]
         first = errors[0]
         super().__init__(f"line {first['line']}, column {first['column']}: {first['msg']}",
                          line=first["line"], column=first["column"], errors=errors)

@@ -21,6 +21,14 @@ def calls_tick() -> dict[str, int]:
     return tick()
 
 
+@job()
+def calls_notify(person_ids: list[int], title: str, body: str, url: str, key: str) -> int:
+    """Notifications to many people at once (a call's respondents), after the commit that caused them."""
+    from makercloud.calls.services.engine import notify_each
+
+    return notify_each(person_ids=person_ids, title=title, body=body, url=url, key=key)
+
+
 @periodic_job(crontab(minute="*"))
 def calls_deadlines() -> None:
     """Every minute: a tick now and every TICK_EVERY seconds until the next minute."""

@@ -312,7 +312,8 @@ def calls_list(request: HttpRequest, filters: Query[CallFilters]) -> Any:
                                    owner_id=filters.owner_id, search=filters.q)
 
 
-@router.post("/calls", response={201: CallOut}, auth=requires("calls:write"), summary="Post a call (draft)")
+@router.post("/calls", response={201: CallOut, **responses(404)}, auth=requires("calls:write"),
+             summary="Post a call (draft)")
 def call_create(request: HttpRequest, body: CallIn) -> Any:
     """A draft call of a venture you manage. Publish it to open it for responses under its rules."""
     owner = accounts_selectors.organisation_get(organisation_id=body.owner_id)
@@ -526,7 +527,7 @@ def qualifications_list(request: HttpRequest, filters: Query[QualificationFilter
     return qualifications
 
 
-@router.post("/qualifications", response={201: QualificationOut, **responses(409)},
+@router.post("/qualifications", response={201: QualificationOut, **responses(404, 409)},
              auth=requires("calls:write"), summary="Apply for a qualification")
 def qualification_apply(request: HttpRequest, body: QualificationIn) -> Any:
     organisation = accounts_selectors.organisation_get(organisation_id=body.organisation_id)

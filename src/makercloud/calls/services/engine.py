@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 
 TERMS = ("eligibility", "response_form", "selection", "questions_until", "responses_until", "standstill_days")
 REMINDER_BEFORE = timedelta(hours=24)
+FANOUT_AT = 25  # more people than this are notified by a job after the commit
 MAX_JSON = 100_000  # characters of a call's or response's JSON
 
 
@@ -177,12 +178,25 @@ def _call_url(call: Call) -> str:
 
 
 def _tell(people: Iterable[User], *, title: str, body: str = "", url: str = "", key: str = "") -> None:
-    seen: set[int] = set()
-    for person in people:
-        if person.pk in seen:
-            continue
-        seen.add(person.pk)
+    """Notify each person once. Many people (a call's respondents) are notified by a job after the commit, so that a
+    close or an award of a call with thousands of responses stays quick."""
+    unique = list({person.pk: person for person in people}.values())
+    if len(unique) > FANOUT_AT:
+        from makercloud.calls.jobs import calls_notify
+
+        ids = [person.pk for person in unique]
+        transaction.on_commit(lambda: calls_notify(ids, title, body, url, key))
+        return
+    for person in unique:
         notify(person=person, title=title, body=body, url=url, key=key)
+
+
+def notify_each(*, person_ids: list[int], title: str, body: str, url: str, key: str) -> int:
+    """The job's half of `_tell`: idempotent by key, so a retried job notifies nobody twice."""
+    people = User.objects.filter(pk__in=person_ids, is_active=True)
+    for person in people:
+        notify(person=person, title=title, body=body, url=url, key=key)
+    return len(people)
 
 
 def _event(call: Call, kind: str, *, actor: User | None, public: bool = True, **data: Any) -> None:

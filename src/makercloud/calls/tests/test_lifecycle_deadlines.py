@@ -124,3 +124,23 @@ def test_the_periodic_job_ticks_every_few_seconds(monkeypatch: Any) -> None:
     monkeypatch.setattr(jobs.calls_tick, "schedule", lambda delay: scheduled.append(delay))
     jobs.calls_deadlines.call_local()
     assert scheduled == list(range(0, 60, jobs.TICK_EVERY)) and jobs.TICK_EVERY <= 5
+
+
+def test_many_respondents_are_notified_by_a_job_after_the_commit(clock: Clock, maker: Any, venture: Any,
+                                                                 make_person: Any,
+                                                                 django_capture_on_commit_callbacks: Any) -> None:
+    call = publish(actor=maker, owner=venture, hours=1)
+    people = [make_person() for _ in range(services.FANOUT_AT + 5)]
+    for person in people:
+        services.response_submit(actor=person, call=call, content={"idea": person.name})
+    clock.advance(hours=1)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.calls_tick()
+    closed = Notification.objects.filter(title__endswith="is closed", url__contains=str(call.pk))
+    assert closed.filter(person__in=people).count() == 0  # not in the closing transaction
+    for callback in callbacks:
+        callback()
+    assert closed.filter(person__in=people).count() == len(people)
+    for callback in callbacks:  # a retried job notifies nobody twice
+        callback()
+    assert closed.filter(person__in=people).count() == len(people)

@@ -347,6 +347,8 @@ def call_update(request: HttpRequest, call_id: Id, body: CallPatch) -> Any:
 @router.post("/calls/{call_id}/publish", response={200: CallOut, **responses(409)}, auth=requires("calls:write"),
              summary="Publish a call")
 def call_publish(request: HttpRequest, call_id: Id) -> Any:
+    """Publish a draft: its rules and their sha256 (`rules_hash`) become public and responses are accepted until
+    `responses_until`. The owner's owners and administrators (and operators)."""
     return services.call_publish(actor=caller(request), call=selectors.call_for_owner(
         viewer=caller(request), call_id=call_id))
 
@@ -376,6 +378,7 @@ def call_award(request: HttpRequest, call_id: Id, body: AwardIn) -> Any:
 @router.post("/calls/{call_id}/unsuccessful", response={200: CallOut, **responses(409)},
              auth=requires("calls:write"), summary="End without a selection")
 def call_unsuccessful(request: HttpRequest, call_id: Id, body: ReasonIn) -> Any:
+    """While `evaluated`: end the call without a selection, with a public reason."""
     return services.call_unsuccessful(actor=caller(request), call=selectors.call_for_owner(
         viewer=caller(request), call_id=call_id), reason=body.reason)
 
@@ -425,12 +428,15 @@ def call_ranking(request: HttpRequest, call_id: Id) -> Any:
 @router.get("/responses", response=list[ResponseOut], auth=requires("calls:read"), summary="My responses")
 @paginate(CursorPage)
 def responses_mine(request: HttpRequest) -> Any:
+    """Your responses (and those of the organisations you manage) to every call, newest first."""
     return selectors.responses_of(viewer=caller(request))
 
 
 @router.post("/responses/{response_id}/confirm", response={200: ResponseOut, **responses(409)},
              auth=requires("calls:write"), summary="Confirm a response under new terms")
 def response_confirm(request: HttpRequest, response_id: Id) -> Any:
+    """Confirm a response invalidated by an amendment: it is valid again under the call's current terms. Before the
+    deadline."""
     response = selectors.response_get(viewer=caller(request), response_id=response_id)
     return services.response_confirm(actor=caller(request), response=response)
 
@@ -438,6 +444,7 @@ def response_confirm(request: HttpRequest, response_id: Id) -> Any:
 @router.post("/responses/{response_id}/withdraw", response={200: ResponseOut, **responses(409)},
              auth=requires("calls:write"), summary="Withdraw a response")
 def response_withdraw(request: HttpRequest, response_id: Id) -> Any:
+    """Withdraw your response before the deadline."""
     response = selectors.response_get(viewer=caller(request), response_id=response_id)
     return services.response_withdraw(actor=caller(request), response=response)
 
@@ -448,12 +455,14 @@ def response_withdraw(request: HttpRequest, response_id: Id) -> Any:
 @router.get("/calls/{call_id}/questions", response=list[QuestionOut], auth=optional("calls:read"),
             summary="A call's questions and answers")
 def call_questions(request: HttpRequest, call_id: Id) -> Any:
+    """The call's public questions and their answers, oldest first."""
     return list(selectors.questions_of(call=selectors.call_get(viewer=viewer(request), call_id=call_id)))
 
 
 @router.post("/calls/{call_id}/questions", response={201: QuestionOut, **responses(409)},
              auth=requires("calls:write"), summary="Ask a public question")
 def question_ask(request: HttpRequest, call_id: Id, body: QuestionIn) -> Any:
+    """Ask a public question while the call is open, until `questions_until` (or the deadline)."""
     call = selectors.call_get(viewer=caller(request), call_id=call_id)
     return Status(201, services.question_ask(actor=caller(request), call=call, text=body.text))
 
@@ -461,6 +470,7 @@ def question_ask(request: HttpRequest, call_id: Id, body: QuestionIn) -> Any:
 @router.post("/calls/{call_id}/questions/{question_id}/answer", response={200: QuestionOut, **responses(409)},
              auth=requires("calls:write"), summary="Answer a question publicly")
 def question_answer(request: HttpRequest, call_id: Id, question_id: Id, body: QuestionIn) -> Any:
+    """The owner answers a question publicly while the call is open (answering again replaces the answer)."""
     call = selectors.call_get(viewer=caller(request), call_id=call_id)
     question = selectors.question_get(call=call, question_id=question_id)
     services.question_answer(actor=caller(request), question=question, text=body.text)
@@ -481,6 +491,8 @@ def call_complaints(request: HttpRequest, call_id: Id) -> Any:
 @router.post("/calls/{call_id}/complaints", response={201: ComplaintOut, **responses(409)},
              auth=requires("calls:write"), summary="Complain during the standstill")
 def complaint_submit(request: HttpRequest, call_id: Id, body: ComplaintIn) -> Any:
+    """A participant (a respondent, or a member of a responding organisation) complains during the standstill, with
+    reasons and evidence links. The award waits until operators decide."""
     call = selectors.call_get(viewer=caller(request), call_id=call_id)
     complaint = services.complaint_submit(actor=caller(request), call=call, reasons=body.reasons,
                                           evidence=_links(body.evidence))
@@ -530,6 +542,7 @@ def qualifications_list(request: HttpRequest, filters: Query[QualificationFilter
 @router.post("/qualifications", response={201: QualificationOut, **responses(404, 409)},
              auth=requires("calls:write"), summary="Apply for a qualification")
 def qualification_apply(request: HttpRequest, body: QualificationIn) -> Any:
+    """A supplier organisation you manage applies for a category, with document links; operators decide."""
     organisation = accounts_selectors.organisation_get(organisation_id=body.organisation_id)
     return Status(201, services.qualification_apply(
         actor=caller(request), organisation=organisation, category=body.category, documents=_links(body.documents)))
@@ -549,6 +562,8 @@ def qualification_decide(request: HttpRequest, qualification_id: Id, body: Quali
 @router.post("/qualifications/{qualification_id}/withdraw", response={200: QualificationOut, **responses(409)},
              auth=requires("calls:write"), summary="Withdraw a qualification")
 def qualification_withdraw(request: HttpRequest, qualification_id: Id, body: WithdrawIn) -> Any:
+    """The supplier withdraws its application or qualification; operators may withdraw a qualification, with
+    reasons."""
     return services.qualification_withdraw(
         actor=caller(request), qualification=selectors.qualification_get(
             viewer=caller(request), qualification_id=qualification_id), reasons=body.reasons)

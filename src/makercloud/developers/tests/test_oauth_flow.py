@@ -111,6 +111,7 @@ def test_an_approved_app_reaches_the_one_granted_device_until_the_user_revokes_i
     grant = Grant.objects.get(app=app, person=world.user, revoked_at__isnull=True)
     page = browser.get("/connected-apps/")
     assert page.status_code == 200 and "Laundry assistant" in page.content.decode()
+    assert "Operate the devices you choose" in page.content.decode()  # what it may do, in plain words
     assert browser.post(f"/connected-apps/{grant.pk}/revoke").status_code == 302
     refused = oauth.get(f"{api}/devices/{world.lamp.pk}")
     assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"

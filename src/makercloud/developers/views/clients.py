@@ -283,7 +283,10 @@ def app_review(request: HttpRequest, app_id: int) -> HttpResponse:
 
 @login_required
 def connected_apps(request: HttpRequest) -> HttpResponse:
-    context = {"grants": selectors.grants_of(person=request.user), "scope_text": OAUTH_SCOPES}  # type: ignore[arg-type]
+    grants = list(selectors.grants_of(person=request.user))  # type: ignore[arg-type]
+    for grant in grants:
+        grant.scope_texts = [OAUTH_SCOPES[s] for s in grant.scopes if s in OAUTH_SCOPES]  # type: ignore[attr-defined]
+    context = {"grants": grants}
     return render(request, "developers/clients/connected.html", context)
 
 

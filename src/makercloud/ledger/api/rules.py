@@ -209,6 +209,7 @@ def rule_create(request: HttpRequest, venture_id: Id, body: RuleIn) -> Any:
 @router.get("/ventures/{venture_id}/rules/{rule_id}", response={200: RuleOut, **responses(403, 404)},
             auth=optional("ledger:read"), summary="A sharing rule")
 def rule_detail(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
+    """A rule with its latest version, the version in force and its sets (403 when the caller may not see it)."""
     venture = _venture(venture_id)
     return _rule_out(selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation),
                      venture.pk)
@@ -217,6 +218,7 @@ def rule_detail(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
 @router.patch("/ventures/{venture_id}/rules/{rule_id}", response=RuleOut, auth=requires("ledger:write"),
               summary="Make a rule public or not")
 def rule_update(request: HttpRequest, venture_id: Id, rule_id: Id, body: RulePatch) -> Any:
+    """Make a rule public (anyone may read and recompute it) or not; the venture's owners and administrators."""
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=caller(request), rule_id=rule_id, venture=venture.organisation)
     latest = rule.versions.order_by("-number").first()
@@ -239,6 +241,7 @@ def rule_retire(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
 @router.get("/ventures/{venture_id}/rules/{rule_id}/versions", response=list[VersionOut],
             auth=optional("ledger:read"), summary="A rule's versions, newest first")
 def version_list(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
+    """Every saved version with its text and sha256, newest first."""
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation)
     return list(selectors.versions_of(rule=rule))
@@ -259,6 +262,7 @@ def version_create(request: HttpRequest, venture_id: Id, rule_id: Id, body: Vers
 @router.get("/ventures/{venture_id}/rules/{rule_id}/versions/{number}", response=VersionOut,
             auth=optional("ledger:read"), summary="One version of a rule, with its hash")
 def version_detail(request: HttpRequest, venture_id: Id, rule_id: Id, number: Id) -> Any:
+    """One version: its text, its sha256 `content_hash`, the kinds it shares and when it is in force from."""
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=viewer(request), rule_id=rule_id, venture=venture.organisation)
     return selectors.version_get(rule=rule, number=number)
@@ -267,6 +271,8 @@ def version_detail(request: HttpRequest, venture_id: Id, rule_id: Id, number: Id
 @router.put("/ventures/{venture_id}/rules/{rule_id}/sets/{name}", response=RuleOut, auth=requires("ledger:write"),
             summary="Set the members and weights of a rule's named set")
 def set_update(request: HttpRequest, venture_id: Id, rule_id: Id, name: SetName, body: SetIn) -> Any:
+    """Replace the members and weights of a named set: co-creators (people, by points), suppliers and investors
+    (organisations, by BOM cost and stake). Past settlements keep the weights they used."""
     venture = _venture(venture_id)
     rule = selectors.rule_get(viewer=caller(request), rule_id=rule_id, venture=venture.organisation)
     members = []
@@ -405,6 +411,7 @@ class SettlementFilter(Schema):
             summary="Settlements the caller may see")
 @paginate(CursorPage)
 def settlement_list(request: HttpRequest, filters: Query[SettlementFilter]) -> Any:
+    """Settlements of the caller's ventures, of rules naming the caller, and of public rules, newest first."""
     settlements = selectors.settlements_visible(viewer=viewer(request))
     if filters.venture_id:
         settlements = settlements.filter(venture__venture__pk=filters.venture_id)
@@ -490,10 +497,12 @@ def payout_create(request: HttpRequest, body: PayoutIn,
 @router.get("/ledger/payouts", response=list[PayoutOut], auth=requires("ledger:read"),
             summary="Your payouts, newest first (at most 200)")
 def payout_list(request: HttpRequest) -> Any:
+    """Payouts from the accounts the caller may withdraw from, with their state."""
     return list(selectors.payouts_of(viewer=caller(request)).order_by("-created_at")[:200])
 
 
 @router.get("/ledger/payouts/{payout_id}", response={200: PayoutOut, **responses(404)},
             auth=requires("ledger:read"), summary="A payout")
 def payout_detail(request: HttpRequest, payout_id: UUID) -> Any:
+    """One payout: its state, the provider's reference, why it failed."""
     return selectors.payout_get(viewer=caller(request), payout_id=payout_id)

@@ -331,25 +331,54 @@ def deliveries_from_facts(*, facts: DeviceFacts) -> int:
         "pk", "app_id", "event_types"
     ):
         endpoints[app_id].append((pk, types))
-    now = timezone.now()
-    rows = []
+    now = _db_time(timezone.now())
+    rows: list[tuple[Any, ...]] = []
     for fact in found:
-        message_id, body = "", ""
+        message_id, body, occurred_at = "", "", None
         for app_id in apps_of.get(fact.device_id, ()):
             for endpoint_id, types in endpoints.get(app_id, ()):
                 if fact.type not in types:
                     continue
                 if not message_id:
                     message_id, body = new_message_id(), _body(fact.type, fact.at, fact.data)
-                rows.append(Delivery(
-                    endpoint_id=endpoint_id, app_id=app_id, message_id=message_id, event_type=fact.type,
-                    device_id=fact.device_id, body=body, occurred_at=fact.at, created_at=now,
-                    round_started_at=now, next_attempt_at=now,
-                ))
+                    occurred_at = _db_time(fact.at)
+                rows.append((endpoint_id, app_id, message_id, fact.type, fact.device_id, body, occurred_at,
+                             now, now, now))
     if rows:
-        Delivery.objects.bulk_create(rows, batch_size=500)
+        _deliveries_insert(rows)
         transaction.on_commit(_nudge)
     return len(rows)
+
+
+_INSERT_COLUMNS = ("endpoint_id", "app_id", "message_id", "event_type", "device_id", "body", "occurred_at",
+                   "created_at", "round_started_at", "next_attempt_at")
+
+
+def _db_time(at: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(at)
+
+
+def _deliveries_insert(rows: list[tuple[Any, ...]]) -> None:
+    """New pending deliveries in bulk (`_insert`): the receiver runs inside the gateway's batch transaction, and
+    the ORM's bulk_create spends most of its time building SQL for thousands of rows."""
+    constant = {"state": DeliveryState.PENDING, "attempts": 0, "retries": 0, "lease_token": "", "last_error": "",
+                "cancel_reason": ""}
+    tail = tuple(constant.values())
+    _insert(Delivery._meta.db_table, (*_INSERT_COLUMNS, *constant), [row + tail for row in rows])
+
+
+def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Rows in bulk: COPY on PostgreSQL (psycopg splits a long multi-row INSERT slowly), executemany on SQLite."""
+    quoted = connection.ops.quote_name(table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
 def device_facts_received(sender: Any, facts: DeviceFacts, **kwargs: Any) -> None:
@@ -601,26 +630,33 @@ def _send(job: _Job) -> _Outcome:
 
 
 def _record(outcomes: list[_Outcome]) -> None:
-    """Store the attempts and move each delivery and endpoint on — only where the lease is still ours."""
+    """Store the attempts and move each delivery and endpoint on — only where the lease is still ours.
+
+    Successes are one UPDATE for the batch; each failure is its own (its retry time is drawn for it).
+    """
     now = timezone.now()
     with transaction.atomic():
+        leases = {(o.job.delivery.pk, o.job.delivery.lease_token) for o in outcomes}
+        held = Delivery.objects.filter(pk__in=[pk for pk, _ in leases], state=DeliveryState.SENDING)
+        if connection.features.has_select_for_update:
+            held = held.select_for_update()
+        ours = {pk for pk, token in held.values_list("pk", "lease_token") if (pk, token) in leases}
         endpoint_ids = {o.job.delivery.endpoint_id for o in outcomes}
         endpoints = {e.pk: e for e in WebhookEndpoint.objects.select_for_update().filter(pk__in=endpoint_ids)}
-        attempts = []
+        attempts: list[tuple[Any, ...]] = []
+        succeeded: list[int] = []
+        unsent: list[int] = []
         touched: set[int] = set()
         for outcome in sorted(outcomes, key=lambda o: o.started_at):
             delivery = outcome.job.delivery
-            mine = Delivery.objects.filter(pk=delivery.pk, lease_token=delivery.lease_token,
-                                           state=DeliveryState.SENDING)
+            if delivery.pk not in ours:
+                continue  # the lease ran out and another dispatcher took it: its result counts, not ours
             if not outcome.sent:
-                mine.update(state=DeliveryState.PENDING, lease_token="", lease_until=None, next_attempt_at=now,
-                            attempts=F("attempts") - 1)
+                unsent.append(delivery.pk)
                 continue
             endpoint = endpoints.get(delivery.endpoint_id)
             if outcome.succeeded:
-                if not mine.update(state=DeliveryState.SUCCEEDED, completed_at=now, last_status=outcome.status,
-                                   last_error="", lease_token="", lease_until=None):
-                    continue
+                succeeded.append(delivery.pk)
                 if endpoint is not None:
                     endpoint.consecutive_failures = 0
                     endpoint.circuit_opened_at = endpoint.circuit_open_until = None
@@ -629,13 +665,11 @@ def _record(outcomes: list[_Outcome]) -> None:
                 retry = delivery.retries + 1
                 next_at = now + retry_delay(retry)
                 gone = next_at > delivery.round_started_at + RETRY_WINDOW
-                updated = mine.update(
+                Delivery.objects.filter(pk=delivery.pk).update(
                     state=DeliveryState.FAILED if gone else DeliveryState.PENDING,
                     retries=retry, next_attempt_at=next_at, completed_at=now if gone else None,
                     last_status=outcome.status, last_error=outcome.error[:500], lease_token="", lease_until=None,
                 )
-                if not updated:
-                    continue
                 if endpoint is not None:
                     endpoint.consecutive_failures += 1
                     endpoint.last_failure_at = now
@@ -645,19 +679,43 @@ def _record(outcomes: list[_Outcome]) -> None:
                         endpoint.circuit_open_until = now + CIRCUIT_COOLDOWN
             if endpoint is not None:
                 touched.add(endpoint.pk)
-            attempts.append(DeliveryAttempt(
-                delivery_id=delivery.pk, number=delivery.attempts, trigger=outcome.job.trigger,
-                started_at=outcome.started_at, duration_ms=outcome.duration_ms, url=outcome.job.url,
-                request_headers=outcome.request_headers,
-                request_body=_truncate(delivery.body, REQUEST_BODY_LOG) if outcome.request_headers else "",
-                response_status=outcome.status, response_headers=outcome.response_headers,
-                response_body=outcome.response_body, error=outcome.error[:500], succeeded=outcome.succeeded,
+            attempts.append((
+                delivery.pk, delivery.attempts, outcome.job.trigger, _db_time(outcome.started_at),
+                outcome.duration_ms, outcome.job.url, json.dumps(outcome.request_headers),
+                _truncate(delivery.body, REQUEST_BODY_LOG) if outcome.request_headers else "", outcome.status,
+                json.dumps(outcome.response_headers), outcome.response_body, outcome.error[:500], outcome.succeeded,
             ))
-        DeliveryAttempt.objects.bulk_create(attempts)
+        if succeeded:
+            statuses: dict[int, list[int]] = defaultdict(list)
+            for outcome in outcomes:
+                if outcome.job.delivery.pk in ours and outcome.sent and outcome.succeeded:
+                    statuses[outcome.status or 200].append(outcome.job.delivery.pk)
+            for status, pks in statuses.items():
+                Delivery.objects.filter(pk__in=pks).update(
+                    state=DeliveryState.SUCCEEDED, completed_at=now, last_status=status, last_error="",
+                    lease_token="", lease_until=None,
+                )
+        if unsent:
+            Delivery.objects.filter(pk__in=unsent).update(
+                state=DeliveryState.PENDING, lease_token="", lease_until=None, next_attempt_at=now,
+                attempts=F("attempts") - 1,
+            )
+        _attempts_insert(attempts)
         for pk in touched:
             endpoint = endpoints[pk]
             endpoint.save(update_fields=["consecutive_failures", "circuit_opened_at", "circuit_open_until",
                                          "last_success_at", "last_failure_at"])
+
+
+_ATTEMPT_COLUMNS = ("delivery_id", "number", "trigger", "started_at", "duration_ms", "url", "request_headers",
+                    "request_body", "response_status", "response_headers", "response_body", "error", "succeeded")
+
+
+def _attempts_insert(rows: list[tuple[Any, ...]]) -> None:
+    """The batch's attempt log in bulk (see `_insert`)."""
+    if not rows:
+        return
+    _insert(DeliveryAttempt._meta.db_table, _ATTEMPT_COLUMNS, rows)
 
 
 _senders: ThreadPoolExecutor | None = None

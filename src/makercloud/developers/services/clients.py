@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -336,12 +336,18 @@ def grant_consent(*, person: User, app: App, scopes: Iterable[str], device_ids: 
     needs_devices = {"devices:read", "devices:control", "telemetry:read", "events:subscribe"} & set(chosen)
     if needs_devices and not ids:
         raise InvalidConsent(detail=_("Choose at least one device."))
+    ordered = [s for s in OAUTH_SCOPES if s in chosen]
     grant = Grant.objects.select_for_update().filter(app=app, person=person, revoked_at__isnull=True).first()
     created = grant is None
     if grant is None:
-        grant = Grant.objects.create(app=app, person=person, scopes=[s for s in OAUTH_SCOPES if s in chosen])
-    else:
-        grant.scopes = [s for s in OAUTH_SCOPES if s in chosen]
+        try:
+            with transaction.atomic():
+                grant = Grant.objects.create(app=app, person=person, scopes=ordered)
+        except IntegrityError:  # the same consent posted twice at once: the other one made the grant
+            grant = Grant.objects.select_for_update().get(app=app, person=person, revoked_at__isnull=True)
+            created = False
+    if not created:
+        grant.scopes = ordered
         grant.save(update_fields=["scopes", "updated_at"])
     grant.devices.set(list(allowed.values()))
     record_event(actor=person, subject=grant, kind="grant.given" if created else "grant.changed",

@@ -319,15 +319,23 @@ def call_update(*, actor: User, call: Call, **changes: Any) -> Call:
     if not call.sealed:
         data["responses_to_confirm"] = len(invalidated)
     _event(call, "call.amended", actor=actor, **data)
-    audience = [response.respondent for response in Response.objects.filter(
+    invalidated_by = [response.respondent for response in Response.objects.filter(
         call=call, state=ResponseState.INVALIDATED).select_related("respondent")]
-    if call.sealed:  # every supplier who could have bid hears of it, so the notifications do not count the bids
-        audience += _eligible_suppliers(call)
-    _tell(audience, title=_("The terms of “%(title)s” changed: confirm your response again") % {"title": call.title},
+    _tell(_audience(call, invalidated_by),
+          title=_("The terms of “%(title)s” changed: confirm your response again") % {"title": call.title},
           body=_("The call's terms are now version %(version)s. A response that is not confirmed under them by the "
                  "deadline is not evaluated.") % {"version": call.terms_version},
           url=_call_url(call), key=f"call-{call.pk}-terms-{call.terms_version}")
     return call
+
+
+def _audience(call: Call, respondents: list[User]) -> list[User]:
+    """Who hears about an open call's change, reminder or cancellation. For a sealed call, every member of every
+    supplier qualified for its category hears too, so the notifications do not tell how many bid (sourcing
+    eligibility requires that qualification, so the bidders are among them)."""
+    if call.sealed and not call.responses_opened:
+        return [*_eligible_suppliers(call), *respondents]
+    return respondents
 
 
 def _eligible_suppliers(call: Call) -> list[User]:
@@ -376,7 +384,8 @@ def call_cancel(*, actor: User, call: Call, reason: str) -> Call:
     call.save()
     _event(call, "call.cancelled", actor=actor, public=not was_draft, reason=call.end_reason)
     if not was_draft:
-        _tell(_respondents(call), title=_("“%(title)s” was cancelled") % {"title": call.title}, body=call.end_reason,
+        _tell(_audience(call, _respondents(call)), title=_("“%(title)s” was cancelled") % {"title": call.title},
+              body=call.end_reason,
               url=_call_url(call), key=f"call-{call.pk}-cancelled")
     return call
 
@@ -966,7 +975,7 @@ def calls_tick() -> dict[str, int]:
                                     responses_until__lte=now + REMINDER_BEFORE):
         with transaction.atomic():
             if Call.objects.filter(pk=call.pk, reminded_at=None).update(reminded_at=timezone.now()):
-                people = [*_managers(call.owner), *_respondents(call)]
+                people = [*_managers(call.owner), *_audience(call, _respondents(call))]
                 _tell(people, title=_("“%(title)s” closes soon") % {"title": call.title},
                       body=_("Responses are accepted until %(until)s.") % {
                           "until": call.responses_until.strftime("%Y-%m-%d %H:%M UTC")},  # type: ignore[union-attr]

@@ -116,3 +116,23 @@ def test_the_bidder_sees_their_own_receipt_and_after_the_deadline_everything_ope
     assert owner.get(f"/api/v1/calls/{sealed['call'].pk}").json()["response_count"] == 1
     closed = Event.objects.get(subject_type="call", subject_id=str(sealed["call"].pk), kind="call.closed")
     assert closed.public and closed.data["responses"] == 1
+
+
+def test_an_amendment_or_reminder_of_a_sealed_call_reaches_every_qualified_supplier_alike(
+        clock: Clock, maker: Any, venture: Any, make_supplier: Any, operator: Any) -> None:
+    suppliers = [make_supplier(name) for name in ("Bidding Motors", "Quiet Motors")]
+    for person, company in suppliers:
+        qualification = services.qualification_apply(actor=person, organisation=company, category="motors",
+                                                      documents=[{"name": "ISO", "url": "https://e.com/iso"}])
+        services.qualification_decide(actor=operator, qualification=qualification, qualified=True, reasons="ok")
+    call = publish(actor=maker, owner=venture, kind="sourcing", hours=48, eligibility={"category": "motors"})
+    (bidder, bidder_co), (idle, _idle_co) = suppliers
+    services.response_submit(actor=bidder, call=call, content={"price": 3}, organisation=bidder_co)
+    services.call_update(actor=maker, call=call, eligibility={"category": "motors", "note": "IP54 now"})
+    clock.advance(hours=30)
+    services.calls_tick()
+
+    def told(person: Any) -> list[str]:
+        return sorted(n.title for n in Notification.objects.filter(person=person, url__contains=f"/{call.pk}/"))
+
+    assert told(bidder) == told(idle) and len(told(idle)) == 2  # the amendment and the reminder, to both alike

@@ -2,6 +2,7 @@
 operators' queues — readable messages for refusals, never a 500."""
 # ruff: noqa: F811  (fixtures imported from engine_fixtures)
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -112,3 +113,50 @@ def test_complaints_and_the_operators_queues(clock: Clock, maker: Any, venture: 
     qualification.refresh_from_db()
     assert qualification.state == "qualified"
     assert "Audited." in supplier.get("/qualifications/").content.decode()
+
+
+def test_every_state_renders_for_every_role(clock: Clock, maker: Any, venture: Any, make_person: Any,
+                                           operator: Any, client_for: Any, client: Any) -> None:
+    solver = make_person(name="Sam Solver")
+    calls: dict[str, Call] = {}
+    calls["draft"] = services.call_create(actor=maker, owner=venture, kind="role", title="Draft role",
+                                          responses_until=clock.now + timedelta(days=1))
+    calls["cancelled"] = publish(actor=maker, owner=venture, title="Cancelled idea", kind="idea")
+    services.call_cancel(actor=maker, call=calls["cancelled"], reason="Merged with another call.")
+    calls["unsuccessful"] = publish(actor=maker, owner=venture, title="Nobody came", hours=1)
+    for name in ("open", "evaluated", "standstill", "awarded"):
+        calls[name] = publish(actor=maker, owner=venture, title=f"Call {name}", hours=1)
+        services.response_submit(actor=solver, call=calls[name], content={"plan": name})
+    calls["open"] = publish(actor=maker, owner=venture, title="Still open", hours=100)
+    services.response_submit(actor=solver, call=calls["open"], content={"plan": "later"})
+    clock.advance(hours=1)
+    services.calls_tick()
+    for name in ("standstill", "awarded"):
+        first = Response.objects.get(call=calls[name])
+        services.call_select(actor=maker, call=calls[name], response=first, reason="The only plan.")
+    clock.advance(days=6)
+    services.call_award(call=calls["awarded"])
+    expected = {"draft": "draft", "cancelled": "cancelled", "unsuccessful": "unsuccessful", "open": "open",
+                "evaluated": "evaluated", "standstill": "standstill"}
+    for name, call in calls.items():
+        call.refresh_from_db()
+        assert call.state == expected.get(name, call.state)
+    assert calls["awarded"].state in {CallState.AWARDED, CallState.CONTRACTED}
+    browsers = {"owner": client_for(maker), "operator": client_for(operator), "solver": client_for(solver),
+                "anonymous": client}
+    for role, browser in browsers.items():
+        assert browser.get("/calls/").status_code == 200
+        for name, call in calls.items():
+            page = browser.get(f"/calls/{call.pk}/")
+            hidden = name == "draft" and role in {"solver", "anonymous"}
+            assert page.status_code == (404 if hidden else 200), (role, name)
+            if not hidden:
+                assert browser.get(f"/calls/{call.pk}/complaints").status_code == 200
+    owner_page = browsers["owner"].get(f"/calls/{calls['evaluated'].pk}/").content.decode()
+    assert "Select this response" in owner_page and "Sam Solver" in owner_page
+    assert "Merged with another call." in client.get(f"/calls/{calls['cancelled'].pk}/").content.decode()
+    for path in ("/calls/mine", "/qualifications/"):
+        assert browsers["solver"].get(path).status_code == 200
+    for path in ("/operations/complaints", "/operations/qualifications"):
+        assert browsers["operator"].get(path).status_code == 200
+        assert browsers["solver"].get(path).status_code == 403

@@ -325,6 +325,12 @@ def settle(*, event_id: str, venture: Organisation, kind: str, revenue_class: st
         return _same(found, event)
     accounts = Accounts()
     if kind == SettlementKind.REFUND:
+        # Refunds of one sale are serialised by a lock on the sale's row; a retry of this very refund that waited
+        # for it finds the refund settled and returns it (its shares would otherwise be computed anew).
+        Settlement.objects.select_for_update().filter(event_id=refund_of).first()
+        found = _existing([event_id]).get(event_id)
+        if found is not None:
+            return _same(found, event)
         plan = _plan_refund(event, accounts, actor)
     else:
         plan = _plan_sale(event, _Version(selectors.rule_in_force(venture=venture, kind=kind)), accounts, actor)

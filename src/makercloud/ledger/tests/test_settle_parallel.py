@@ -47,3 +47,36 @@ def test_parallel_settlements_of_one_event_settle_once(maker: User, venture: Ven
         assert transfers.count() == len(Settlement.objects.get(event_id=event).shares)
         assert sum(t.amount for t in transfers) == 12_345
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL (DATABASE_URL=postgres://…)")
+def test_parallel_refunds_never_exceed_the_sale(maker: User, venture: Venture, rule: SharingRule) -> None:
+    sale = settle(event_id="sale-r", venture=venture.organisation, kind="sale", revenue_class="product",
+                  amount=Money(10_000, "CNY"), actor=maker)
+    threads, outcomes = 6, []
+    barrier = threading.Barrier(threads)
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for event in ("refund-same", f"refund-{n}"):  # one refund retried by all, and one each of 3,000
+                amount = 1_000 if event == "refund-same" else 3_000
+                settle(event_id=event, venture=venture.organisation, kind="refund", revenue_class="product",
+                       amount=Money(amount, "CNY"), actor=maker, refund_of="sale-r")
+                outcomes.append("ok")
+        except Exception as error:  # noqa: BLE001 — counted below
+            outcomes.append(type(error).__name__)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert outcomes.count("ok") == threads + 3  # every retry of refund-same, and three refunds of 3,000
+    assert outcomes.count("RefundTooLarge") == threads - 3
+    refunds = Settlement.objects.filter(refund_of=sale)
+    assert sum(r.amount for r in refunds) == 10_000
+    assert sum(t.amount for t in Transfer.objects.filter(code="refund")) == 10_000

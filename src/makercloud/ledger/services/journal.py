@@ -137,12 +137,6 @@ class TransferSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _id_of(value: Account | Organisation | int | None) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    return value.pk
-
-
 def _plain_json(value: Any, path: str = "metadata") -> None:
     """Metadata is hashed as JSON and must read back identically from every database: no floats."""
     if isinstance(value, Mapping):
@@ -160,52 +154,54 @@ def _plain_json(value: Any, path: str = "metadata") -> None:
 
 
 def _checked(spec: TransferSpec) -> dict[str, Any]:
-    """A spec as a plain dict, checked on its own (without the database)."""
-    if type(spec.id) is not uuid.UUID or spec.id.int == 0:
+    """A spec as a plain dict, checked on its own (without the database). On the hot path of every append."""
+    tid, kind, amount, code = spec.id, spec.kind, spec.amount, spec.code
+    reference, timeout = spec.reference, spec.timeout
+    if type(tid) is not uuid.UUID or tid.int == 0:
         raise InvalidTransfer(detail=_("A transfer's id must be a non-zero UUID."))
-    if spec.kind not in CLIENT_KINDS:
-        raise InvalidTransfer(detail=_("%(kind)s is not a kind of transfer a client can create.") % {"kind": spec.kind})
-    amount = spec.amount
+    if kind not in CLIENT_KINDS:
+        raise InvalidTransfer(detail=_("%(kind)s is not a kind of transfer a client can create.") % {"kind": kind})
     if amount is not None and (type(amount) is not int or not 0 < amount < MAX_AMOUNT):
-        raise InvalidTransfer(detail=_("The amount must be a positive integer number of minor units."), id=str(spec.id))
-    if spec.code and spec.code not in CODES:
-        raise InvalidTransfer(detail=_("%(code)s is not a transfer code.") % {"code": spec.code}, id=str(spec.id))
-    if type(spec.reference) is not str or len(spec.reference) > 200 or "\x00" in spec.reference:
-        raise InvalidTransfer(detail=_("The reference is text of at most 200 characters."), id=str(spec.id))
-    if type(spec.timeout) is not int or spec.timeout < 0:
-        raise InvalidTransfer(detail=_("The timeout is a number of seconds, 0 or more."), id=str(spec.id))
+        raise InvalidTransfer(detail=_("The amount must be a positive integer number of minor units."), id=str(tid))
+    if code and code not in CODES:
+        raise InvalidTransfer(detail=_("%(code)s is not a transfer code.") % {"code": code}, id=str(tid))
+    if type(reference) is not str or len(reference) > 200 or "\x00" in reference:
+        raise InvalidTransfer(detail=_("The reference is text of at most 200 characters."), id=str(tid))
+    if type(timeout) is not int or timeout < 0:
+        raise InvalidTransfer(detail=_("The timeout is a number of seconds, 0 or more."), id=str(tid))
     metadata = dict(spec.metadata)
-    if metadata and not all(type(value) in (str, int, bool) for value in metadata.values()):
-        _plain_json(metadata)
-    resolving = spec.kind == POST or spec.kind == VOID
-    if resolving:
+    if metadata:
+        for value in metadata.values():
+            if type(value) is not str and type(value) is not int:
+                _plain_json(metadata)
+                break
+    debit, credit, venture = spec.debit_account, spec.credit_account, spec.venture
+    if kind in (POST, VOID):
         if spec.pending_id is None:
-            raise InvalidTransfer(detail=_("A post or void names the pending transfer it resolves."), id=str(spec.id))
-        if spec.kind == VOID and amount is not None:
-            raise InvalidTransfer(detail=_("A void releases the whole pending amount; give no amount."),
-                                  id=str(spec.id))
+            raise InvalidTransfer(detail=_("A post or void names the pending transfer it resolves."), id=str(tid))
+        if kind == VOID and amount is not None:
+            raise InvalidTransfer(detail=_("A void releases the whole pending amount; give no amount."), id=str(tid))
     else:
         if spec.pending_id is not None:
-            raise InvalidTransfer(detail=_("Only a post or a void names a pending transfer."), id=str(spec.id))
-        if spec.debit_account is None or spec.credit_account is None or amount is None or not spec.code:
+            raise InvalidTransfer(detail=_("Only a post or a void names a pending transfer."), id=str(tid))
+        if debit is None or credit is None or amount is None or not code:
             raise InvalidTransfer(
-                detail=_("A transfer needs a debit account, a credit account, an amount and a code."),
-                id=str(spec.id),
+                detail=_("A transfer needs a debit account, a credit account, an amount and a code."), id=str(tid)
             )
-        if spec.timeout and spec.kind != PENDING:
-            raise InvalidTransfer(detail=_("Only a pending transfer has a timeout."), id=str(spec.id))
+        if timeout and kind != PENDING:
+            raise InvalidTransfer(detail=_("Only a pending transfer has a timeout."), id=str(tid))
     return {
-        "id": spec.id,
-        "kind": spec.kind,
-        "debit_account_id": _id_of(spec.debit_account),
-        "credit_account_id": _id_of(spec.credit_account),
+        "id": tid,
+        "kind": kind,
+        "debit_account_id": debit if debit is None or isinstance(debit, int) else debit.id,
+        "credit_account_id": credit if credit is None or isinstance(credit, int) else credit.id,
         "amount": amount,
-        "code": spec.code,
+        "code": code,
         "pending_id": spec.pending_id,
-        "timeout": spec.timeout,
+        "timeout": timeout,
         "currency": spec.currency,
-        "venture_id": _id_of(spec.venture),
-        "reference": spec.reference,
+        "venture_id": venture if venture is None or isinstance(venture, int) else venture.id,
+        "reference": reference,
         "metadata": metadata,
         "metadata_json": chain.encode_metadata(metadata),
     }

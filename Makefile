@@ -18,7 +18,7 @@ suite: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench conftest.py
+	$(BIN)/ruff check src tests bench examples conftest.py
 	$(BIN)/mypy
 
 $(STAMP): pyproject.toml
@@ -38,8 +38,8 @@ openapi: $(STAMP)
 		--output docs/openapi.json
 
 messages: $(STAMP)
-	cd src/makercloud && ../../$(BIN)/makercloud manage makemessages -l zh_Hans && \
-		../../$(BIN)/makercloud manage compilemessages
+	cd src/makercloud && export MAKERCLOUD_DATA_DIR=$(CURDIR)/var && \
+		../../$(BIN)/makercloud manage makemessages -l zh_Hans && ../../$(BIN)/makercloud manage compilemessages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -563,20 +563,48 @@ def call_close(*, call: Call, actor: User | None = None) -> Call:
                 response.content = unseal(call=call, response=response)
             elif response.sealed_content is not None:
                 response.content = json.loads(bytes(response.sealed_content).decode())
-        Response.objects.bulk_update(responses, ["content"], batch_size=500)
+        _update_responses(responses, {"content": "jsonb"})
     valid = [r for r in responses if r.state in VALID_RESPONSE_STATES and r.terms_version == call.terms_version]
     _event(call, "call.closed", actor=actor, responses=len(valid),
            not_confirmed=sum(1 for r in responses if r.state == ResponseState.INVALIDATED))
-    _tell([*_managers(call.owner), *(r.respondent for r in responses)],
+    _tell([*_managers(call.owner), *_respondents(call)],
           title=_("“%(title)s” is closed") % {"title": call.title},
           body=_("%(count)s valid responses are being evaluated.") % {"count": len(valid)},
           url=_call_url(call), key=f"call-{call.pk}-closed")
     return call
 
 
+def _update_responses(responses: list[Response], columns: dict[str, str], batch: int = 1000) -> None:
+    """Write one or two columns of many responses in a few statements (UPDATE … FROM (VALUES …)): a call with
+    thousands of bids closes and ranks in well under a second, where bulk_update's CASE takes seconds."""
+    table = Response._meta.db_table
+    fields = {name: Response._meta.get_field(name) for name in columns}
+    postgres = connection.vendor == "postgresql"
+    for start in range(0, len(responses), batch):
+        chunk = responses[start:start + batch]
+        if not chunk:
+            continue
+        row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+        params: list[Any] = []
+        for response in chunk:
+            params.append(response.pk)
+            for name, field in fields.items():
+                params.append(field.get_db_prep_save(getattr(response, name), connection))
+        names = ", ".join(f'"{name}"' for name in columns)
+        assignments = ", ".join(
+            f'"{name}" = v."{name}"' + (f"::{kind}" if postgres else "") for name, kind in columns.items())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" SET {assignments} FROM (VALUES {", ".join([row] * len(chunk))}) '  # noqa: S608
+                f'AS v("id", {names}) WHERE "{table}"."id" = v."id"' + ("::bigint" if postgres else ""),
+                params,
+            )
+
+
 def valid_responses(call: Call) -> list[Response]:
     return list(Response.objects.filter(call=call, state__in=VALID_RESPONSE_STATES, terms_version=call.terms_version)
-                .select_related("respondent", "organisation").order_by("created_at", "id"))
+                .select_related("respondent", "organisation").defer("sealed_content", "respondent__password")
+                .order_by("created_at", "id"))
 
 
 @transaction.atomic
@@ -597,7 +625,7 @@ def call_evaluate(*, call: Call, actor: User | None = None) -> Call:
         response.rank, response.score = position, Decimal(str(score)) if score is not None else None
         ranked.append(response)
     Response.objects.filter(call=call).update(rank=None)
-    Response.objects.bulk_update(ranked, ["rank", "score"], batch_size=500)
+    _update_responses(ranked, {"rank": "integer", "score": "numeric"})
     call.evaluate()
     call.evaluated_at = timezone.now()
     call.winner = None

@@ -122,7 +122,8 @@ def report(name: str, latencies: list[float], count: int) -> None:
 
 
 async def run(platform: Platform, events: int, gap: float) -> None:
-    (sensor_id, sensor_secret), (lamp_id, lamp_secret), http = await setup(platform)
+    (sensor_id, sensor_secret), (lamp_id, lamp_secret), _http = await setup(platform)
+    http = Http(platform.port, platform.token)  # setup's connection may have idled out (Mosquitto's reload)
     await automation(http, {"kind": "event", "device": sensor_id, "event": "pressed"}, lamp_id)
     sensor = Device(platform.mqtt_port, sensor_id, sensor_secret)
     lamp = Device(platform.mqtt_port, lamp_id, lamp_secret, listen=True)

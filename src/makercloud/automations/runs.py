@@ -1,7 +1,8 @@
 """Executing runs (at least once) and firing schedules (never early, never twice).
 
 A run is claimed with a lease (a conditional UPDATE: pending, or running with its lease expired — its worker died);
-whoever wins executes it, action by action, writing the log as it goes. Each action is idempotent under retry:
+whoever wins executes it, action by action, in one transaction with its log and status (the messages to devices
+leave after that commit). Each action is idempotent under retry as well:
 - an invocation carries the idempotency key `automation-run-<run>-<index>`, so a retried run gets the invocation
   the first attempt created and nothing is sent to the device twice;
 - a desired state is a merge: setting it again changes nothing;
@@ -90,7 +91,7 @@ def _claim(run_id: int) -> Run | None:
 def _finish(run: Run, status: str, *, reason: str = "", detail: str = "") -> Run:
     run.status, run.reason, run.detail = status, reason, detail[:2000]
     run.finished_at, run.lease_until = timezone.now(), None
-    run.save(update_fields=["status", "reason", "detail", "finished_at", "lease_until", "log", "actions"])
+    run.save(update_fields=["status", "reason", "detail", "finished_at", "lease_until", "log", "actions", "cause"])
     return run
 
 
@@ -149,6 +150,14 @@ def run_execute(*, run_id: int) -> Run | None:
     run = _claim(run_id)
     if run is None:
         return None
+    # one transaction for the whole run (the claim above is committed): its invocations, desired states and
+    # notifications commit together with its log and status — and only then are they sent (on commit) — so a crash
+    # leaves either nothing (a retry does it all) or everything; and a run costs two commits, not one per statement
+    with transaction.atomic():
+        return _carry_out(run)
+
+
+def _carry_out(run: Run) -> Run:
     if run.attempts > MAX_ATTEMPTS:
         return _finish(run, RunStatus.FAILED, reason=StopReason.GAVE_UP,
                        detail=_("Gave up after %(n)s attempts.") % {"n": MAX_ATTEMPTS})
@@ -157,14 +166,12 @@ def run_execute(*, run_id: int) -> Run | None:
         return _finish(run, RunStatus.STOPPED, reason=StopReason.DISABLED, detail=_("The automation is off."))
     if not run.actions:  # the actions as they are at the first attempt, kept for every retry
         run.actions = list(automation.actions if automation is not None else run.scene.actions)  # type: ignore[union-attr]
-        Run.objects.filter(pk=run.pk).update(actions=run.actions)
     owner = run.owner
     used = Device.objects.select_related("model", "organisation").filter(pk__in=_devices_used(run))
     devices = {device.pk: device for device in used}
     refusal = _refusal(run, owner, devices)
     if refusal:
         run.cause = {k: v for k, v in run.cause.items() if k != "data"}  # not the data of a device no longer theirs
-        run.save(update_fields=["cause"])
         return _finish(run, RunStatus.STOPPED, reason=StopReason.PERMISSION, detail=refusal)
     run.log = []
     now = timezone.now()
@@ -172,9 +179,7 @@ def run_execute(*, run_id: int) -> Run | None:
         if automation is not None and action.get("device"):
             # before acting: the device may answer (and its fact arrive) before this thread gets on
             Effect.objects.create(device_id=action["device"], run=run, chain=[*run.chain, automation.pk], at=now)
-        entry = _act(run, index, action, owner, devices)
-        run.log.append(entry)
-        Run.objects.filter(pk=run.pk).update(log=run.log, lease_until=timezone.now() + LEASE)
+        run.log.append(_act(run, index, action, owner, devices))
     failed = [entry for entry in run.log if entry["outcome"] != "ok"]
     return _finish(run, RunStatus.FAILED if failed else RunStatus.DONE)
 

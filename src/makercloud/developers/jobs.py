@@ -23,3 +23,11 @@ def webhooks_sweep() -> None:
     Lost nudges cost a few seconds, never a delivery."""
     for delay in range(0, 60, SWEEP_EVERY):
         webhooks_dispatch.schedule(delay=delay)
+
+
+@periodic_job(crontab(minute="23"))
+def webhooks_expire() -> int:
+    """Every hour: delete finished webhook deliveries (and their attempts) older than 30 days."""
+    from makercloud.developers.services.webhooks import deliveries_expire
+
+    return deliveries_expire()

@@ -62,8 +62,11 @@ RETRY_CAPS = tuple(
 RETRY_WINDOW = timedelta(hours=24)  # a round of retries ends a day after it started: the delivery has failed
 MIN_DELAY = timedelta(seconds=1)
 LEASE = timedelta(seconds=60)  # how long a claimed delivery belongs to its dispatcher
-SEND_BUDGET = 25.0  # seconds one request may take at most (connect + send + read); well inside the lease
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+SEND_BUDGET = 25.0  # seconds after which a response still arriving is cut off
+TIMEOUT = httpx.Timeout(10.0, connect=5.0, pool=5.0)
+# The longest a request can take: the budget, plus one last read (10 s) that may straddle it. A request is started
+# only with at least this much lease left, so no other dispatcher can take the delivery while it is in flight.
+SEND_WORST = 40.0
 CIRCUIT_THRESHOLD = 5  # consecutive failures that open an endpoint's circuit
 CIRCUIT_COOLDOWN = timedelta(minutes=5)  # how long an open circuit waits before one probe
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)  # after a rotation the old secret signs too, for a day
@@ -189,6 +192,10 @@ def webhook_endpoint_update(
         endpoint.enabled = changed["enabled"] = enabled
     if changed:
         endpoint.save(update_fields=list(changed))
+        if changed.get("enabled") is False:
+            Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
+                state=DeliveryState.CANCELLED, cancel_reason="the endpoint is disabled", completed_at=timezone.now()
+            )
         record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.changed",
                      organisation=endpoint.app.venture, data=changed)
         _subscribers_changed()
@@ -437,6 +444,26 @@ def delivery_replay(*, actor: User, delivery: Delivery) -> Delivery:
     return delivery
 
 
+# Retention -----------------------------------------------------------------------------------------------------
+
+DELIVERY_RETENTION = timedelta(days=30)
+
+
+def deliveries_expire(*, now: datetime | None = None) -> int:
+    """Delete finished deliveries (with their attempts) older than DELIVERY_RETENTION. Returns how many went."""
+    cutoff = (now or timezone.now()) - DELIVERY_RETENTION
+    finished = [DeliveryState.SUCCEEDED, DeliveryState.FAILED, DeliveryState.CANCELLED]
+    deleted = 0
+    while True:
+        ids = list(Delivery.objects.filter(state__in=finished, created_at__lt=cutoff).values_list("pk", flat=True)[
+            :5000])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
+            deleted += Delivery.objects.filter(pk__in=ids).delete()[1].get(Delivery._meta.label, 0)
+
+
 # Back-off ------------------------------------------------------------------------------------------------------
 
 
@@ -591,7 +618,7 @@ def _send(job: _Job) -> _Outcome:
     if job.error:
         outcome.error = job.error
         return outcome
-    if (job.lease_until - started).total_seconds() < SEND_BUDGET + 5:
+    if (job.lease_until - started).total_seconds() < SEND_WORST:
         outcome.sent = False  # too little lease left to finish before another dispatcher may take it
         return outcome
     delivery = job.delivery

@@ -276,6 +276,7 @@ def test_a_disabled_endpoint_gets_nothing(
 ) -> None:
     publish(events=[event(device_pair[0])])
     webhooks.webhook_endpoint_update(actor=maker, endpoint=endpoint[0], enabled=False)
+    assert Delivery.objects.get().state == DeliveryState.CANCELLED  # at once, not only when it comes due
     publish(events=[event(device_pair[0])])
     webhooks.deliveries_dispatch()
     assert receiver.requests == []
@@ -330,3 +331,19 @@ def test_the_secret_is_stored_encrypted(endpoint: tuple[WebhookEndpoint, str]) -
     stored = WebhookEndpoint.objects.values_list("secret_encrypted", flat=True).get(pk=hook.pk)
     assert secret not in stored and secret.removeprefix("whsec_") not in stored
     assert webhooks.secret_open(stored) == secret
+
+
+def test_finished_deliveries_older_than_thirty_days_are_deleted_with_their_attempts(
+    grant: Grant, endpoint: tuple[WebhookEndpoint, str], receiver: Receiver, device_pair: tuple[Device, Device]
+) -> None:
+    publish(events=[event(device_pair[0]), event(device_pair[0])])
+    webhooks.deliveries_dispatch()
+    old, recent = Delivery.objects.order_by("id")
+    Delivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    publish(events=[event(device_pair[0])])  # pending: kept whatever its age
+    Delivery.objects.filter(state=DeliveryState.PENDING).update(created_at=timezone.now() - timedelta(days=40))
+
+    assert webhooks.deliveries_expire() == 1
+    assert not Delivery.objects.filter(pk=old.pk).exists()
+    assert not DeliveryAttempt.objects.filter(delivery_id=old.pk).exists()
+    assert Delivery.objects.count() == 2 and recent.attempt_log.count() == 1

@@ -56,7 +56,10 @@ def dispatch(run_ids: Iterable[int]) -> None:
     ids = list(run_ids)
     if _inline():
         for run_id in ids:
-            run_execute(run_id=run_id)
+            try:
+                run_execute(run_id=run_id)
+            except Exception:  # as on the pool: logged, the lease expires and runs_recover retries it
+                logger.exception("automation run %s failed; it will be retried", run_id)
         return
     global _pool
     with _pool_lock:
@@ -76,8 +79,8 @@ def _execute_in_thread(run_id: int) -> None:
         close_old_connections()
 
 
-def _claim(run_id: int) -> Run | None:
-    now = timezone.now()
+def _claim(run_id: int, now: Any = None) -> Run | None:
+    now = now or timezone.now()
     claimable = Q(status=RunStatus.PENDING) | Q(status=RunStatus.RUNNING, lease_until__lt=now)
     claimed = Run.objects.filter(claimable, pk=run_id).update(
         status=RunStatus.RUNNING, lease_until=now + LEASE, attempts=F("attempts") + 1,
@@ -145,9 +148,9 @@ def _act(run: Run, index: int, action: dict[str, Any], owner: User, devices: dic
     return entry
 
 
-def run_execute(*, run_id: int) -> Run | None:
+def run_execute(*, run_id: int, now: Any = None) -> Run | None:
     """Claim the run and carry out its actions; None when someone else holds it or it is settled."""
-    run = _claim(run_id)
+    run = _claim(run_id, now)
     if run is None:
         return None
     # one transaction for the whole run (the claim above is committed): its invocations, desired states and
@@ -192,7 +195,7 @@ def runs_recover(*, now: Any = None) -> int:
     ).values_list("pk", flat=True)
     count = 0
     for run_id in list(stuck[:500]):
-        if run_execute(run_id=run_id) is not None:
+        if run_execute(run_id=run_id, now=now) is not None:
             count += 1
     Effect.objects.filter(at__lt=now - EFFECT_KEEP).delete()
     return count

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.utils import timezone
 
 from makercloud.automations import runs, services
@@ -87,3 +88,28 @@ def test_a_failing_action_is_logged_and_the_others_still_run(home: Home) -> None
     assert run.status == RunStatus.FAILED
     assert [(e["outcome"], e.get("type")) for e in run.log] == [("error", "device-disabled"), ("ok", None)]
     assert Notification.objects.filter(person=home.person, title="Alarm in the hall").exists()
+
+
+def test_a_run_that_crashes_midway_leaves_nothing_and_is_done_on_retry(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    automation = _rule(home)
+    import makercloud.notifications.services as notifications
+
+    real_notify = notifications.notify
+
+    def crash(**kwargs: Any) -> Any:
+        raise RuntimeError("the worker died")
+
+    monkeypatch.setattr(notifications, "notify", crash)
+    facts(events=[(home.thermostat.pk, "alarm", 1)])  # the blink is requested, then the notification crashes
+    run = Run.objects.get(automation=automation)
+    assert run.status == RunStatus.RUNNING and run.attempts == 1
+    assert not Invocation.objects.exists()  # rolled back with the run: nothing was sent
+
+    monkeypatch.setattr(notifications, "notify", real_notify)
+    assert runs.runs_recover(now=timezone.now() + runs.LEASE + timedelta(seconds=1)) == 1
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (RunStatus.DONE, 2)
+    assert Invocation.objects.filter(device=home.lamp).count() == 1
+    assert Notification.objects.filter(person=home.person).count() == 1

@@ -151,3 +151,19 @@ def test_checkpoints_and_figures_are_public(client: Client, funded: dict[str, Ac
     figures = client.get("/api/v1/ledger/figures").json()
     assert figures["transfers"] == 1 and figures["volume"] == [{"amount": 5000, "currency": "CNY"}]
     assert figures["head_hash"] == checkpoint.hash
+
+
+def test_a_ventures_members_see_its_books_and_strangers_do_not(
+    client: Client, maker: User, stranger: User, accounts: dict[str, Account], venture_org: Organisation,
+    bearer_for: Bearer,
+) -> None:
+    """The platform's share of a venture's sale is in the venture's books: its members see it, nobody else does."""
+    transfers_create(transfers=[TransferSpec(id=uuid.uuid4(), debit_account=accounts["clearing"],
+                                             credit_account=accounts["revenue"], amount=99, code="sale",
+                                             venture=venture_org, reference="platform-share")])
+    books = client.get(f"/api/v1/ledger/transfers?venture={venture_org.pk}",
+                       headers=bearer_for(maker, ["ledger:read"])).json()
+    assert [t["reference"] for t in books["items"]] == ["platform-share"]
+    theirs = client.get(f"/api/v1/ledger/transfers?venture={venture_org.pk}",
+                        headers=bearer_for(stranger, ["ledger:read"])).json()
+    assert theirs["items"] == []

@@ -651,15 +651,15 @@ def statement_what_if(
         cache: dict[tuple[int, ...], list[tuple[str, str | None, str, int]]] = {}
         for unit in range(line.refunds, line.units):  # a unit refunded in full gives back all it shared
             seed = seed_of(f"what-if:{number}:{unit}")
-            key = tuple(seed % m for m in moduli)
-            shares = cache.get(key)
+            residues = tuple(seed % m for m in moduli)
+            shares = cache.get(residues)
             if shares is None:
                 try:
                     allocation = allocate(rule, Money(line.unit_price, currency), kind=line.kind,
                                           context=rules_selectors.context_from(sets, seed=seed))
                 except RuleDoesNotApply as error:
                     raise InvalidWhatIf(detail=str(error.detail)) from error
-                shares = cache[key] = [(s.party, s.member, s.label, s.minor) for s in allocation.shares]
+                shares = cache[residues] = [(s.party, s.member, s.label, s.minor) for s in allocation.shares]
             for party, member, label, minor in shares:
                 party_totals[(party, member, label)] += minor
         gross, refunded = line.units * line.unit_price, line.refunds * line.unit_price
@@ -681,8 +681,8 @@ def statement_what_if(
     for (party, member, label), amount in party_totals.items():
         if party in singles:
             member, label = singles[party], single_labels[party]
-        key = (PARTY_GROUP[party], party, member)
-        merged[key] = (label, merged.get(key, ("", 0))[1] + amount)
+        owner_key = (PARTY_GROUP[party], party, member)
+        merged[owner_key] = (label, merged.get(owner_key, ("", 0))[1] + amount)
     for (group, party, member), (label, amount) in merged.items():
         statement.shared[group] += amount
         owner, _sep, owner_id = (member or "").partition(":")

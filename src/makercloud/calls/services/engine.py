@@ -575,8 +575,9 @@ def call_close(*, call: Call, actor: User | None = None) -> Call:
 
 
 def _update_responses(responses: list[Response], columns: dict[str, str], batch: int = 1000) -> None:
-    """Write one or two columns of many responses in a few statements (UPDATE … FROM (VALUES …)): a call with
-    thousands of bids closes and ranks in well under a second, where bulk_update's CASE takes seconds."""
+    """Write one or two columns of many responses in a few statements (WITH v AS (VALUES …) UPDATE … FROM v), on
+    PostgreSQL and SQLite: a call with thousands of bids closes and ranks in about a second, where bulk_update's CASE
+    takes seconds."""
     table = Response._meta.db_table
     fields = {name: Response._meta.get_field(name) for name in columns}
     postgres = connection.vendor == "postgresql"
@@ -595,8 +596,9 @@ def _update_responses(responses: list[Response], columns: dict[str, str], batch:
             f'"{name}" = v."{name}"' + (f"::{kind}" if postgres else "") for name, kind in columns.items())
         with connection.cursor() as cursor:
             cursor.execute(
-                f'UPDATE "{table}" SET {assignments} FROM (VALUES {", ".join([row] * len(chunk))}) '  # noqa: S608
-                f'AS v("id", {names}) WHERE "{table}"."id" = v."id"' + ("::bigint" if postgres else ""),
+                f'WITH v("id", {names}) AS (VALUES {", ".join([row] * len(chunk))}) '  # noqa: S608
+                f'UPDATE "{table}" SET {assignments} FROM v WHERE "{table}"."id" = v."id"'
+                + ("::bigint" if postgres else ""),
                 params,
             )
 

@@ -590,7 +590,7 @@ def _update_responses(responses: list[Response], columns: dict[str, str], batch:
         for response in chunk:
             params.append(response.pk)
             for name, field in fields.items():
-                params.append(field.get_db_prep_save(getattr(response, name), connection))
+                params.append(field.get_db_prep_save(getattr(response, name), connection))  # type: ignore[union-attr]
         names = ", ".join(f'"{name}"' for name in columns)
         assignments = ", ".join(
             f'"{name}" = v."{name}"' + (f"::{kind}" if postgres else "") for name, kind in columns.items())

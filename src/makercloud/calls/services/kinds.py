@@ -9,8 +9,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -158,22 +158,28 @@ def support_add(*, actor: User, call: Call) -> IdeaProgress:
     if idea_expire(call=call):
         raise IdeaClosed(detail=_("The idea missed its stage's deadline and has ended."))
     _progress(call)
+    if Call.objects.filter(pk=call.pk).values_list("state", flat=True).first() != CallState.OPEN:
+        raise IdeaClosed()
+    stages = idea_kind.stages_of(call)
     try:
         with transaction.atomic():
-            fresh = Call.objects.filter(pk=call.pk).values_list("state", flat=True).first()
-            if fresh != CallState.OPEN:
-                raise IdeaClosed()
             Support.objects.create(call=call, person=actor)
-            # The counter row is locked by this UPDATE until commit, so supports are counted one at a time.
-            IdeaProgress.objects.filter(call=call).update(supports=F("supports") + 1)
-            progress = IdeaProgress.objects.select_for_update().get(call=call)
-            if progress.state == IdeaState.EXPIRED:
+            # One statement counts the support and reads the result; the counter row stays locked by it until the
+            # commit, so concurrent supports are counted one at a time and the lock is held as briefly as possible.
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {IdeaProgress._meta.db_table} SET supports = supports + 1 "  # noqa: S608
+                               "WHERE call_id = %s RETURNING supports, stage, state", [call.pk])
+                supports, stage, state = cursor.fetchone()
+            if state == IdeaState.EXPIRED:
                 raise IdeaClosed()
-            if _advance(call, progress, now=engine.database_now()):
-                progress.save(update_fields=["stage", "stage_deadline", "state", "updated_at"])
+            if state == IdeaState.GATHERING and supports >= stages[stage]["supports"]:
+                progress = IdeaProgress.objects.get(call=call)
+                if _advance(call, progress, now=engine.database_now()):
+                    progress.save(update_fields=["stage", "stage_deadline", "state", "updated_at"])
+                return progress
     except IntegrityError:
         raise AlreadySupported() from None
-    return progress
+    return IdeaProgress(call=call, supports=supports, stage=stage, state=state)
 
 
 @transaction.atomic

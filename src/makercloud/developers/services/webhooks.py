@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from standardwebhooks import Webhook
 
 from makercloud.accounts import selectors as accounts_selectors
@@ -55,6 +56,9 @@ from makercloud.devices.signals import DeviceFacts
 logger = logging.getLogger(__name__)
 
 SUBSCRIBE_SCOPE = "events:subscribe"
+# Why a delivery was cancelled: stored in English (the API shows them so), translated on the pages.
+CANCELLED_GRANT_REVOKED = gettext_noop("the grant that covered the device was revoked")
+CANCELLED_ENDPOINT_DISABLED = gettext_noop("the endpoint is disabled")
 # Back-off: the cap of each retry's delay; the delay is drawn uniformly below it (full jitter), at least MIN_DELAY.
 RETRY_CAPS = tuple(
     timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
@@ -194,7 +198,7 @@ def webhook_endpoint_update(
         endpoint.save(update_fields=list(changed))
         if changed.get("enabled") is False:
             Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
-                state=DeliveryState.CANCELLED, cancel_reason="the endpoint is disabled", completed_at=timezone.now()
+                state=DeliveryState.CANCELLED, cancel_reason=CANCELLED_ENDPOINT_DISABLED, completed_at=timezone.now()
             )
         record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.changed",
                      organisation=endpoint.app.venture, data=changed)
@@ -560,9 +564,9 @@ def _claim(*, limit: int) -> list[_Job]:
         taken: dict[int, str] = {}
         for pk, state, attempts, retries, app_id, device_id, _type, endpoint_id, enabled, opened_at in rows:
             if not enabled:
-                cancelled["the endpoint is disabled"].append(pk)
+                cancelled[CANCELLED_ENDPOINT_DISABLED].append(pk)
             elif device_id and (app_id, device_id) not in allowed:
-                cancelled["the grant that covered the device was revoked"].append(pk)
+                cancelled[CANCELLED_GRANT_REVOKED].append(pk)
             elif opened_at is not None:  # half-open: one probe per endpoint, the rest keep waiting
                 if endpoint_id not in probes:
                     probes.add(endpoint_id)

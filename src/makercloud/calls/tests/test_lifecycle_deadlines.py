@@ -144,3 +144,23 @@ def test_many_respondents_are_notified_by_a_job_after_the_commit(clock: Clock, m
     for callback in callbacks:  # a retried job notifies nobody twice
         callback()
     assert closed.filter(person__in=people).count() == len(people)
+
+
+def test_an_awarded_call_gets_its_contract_from_the_contracts_app(
+        clock: Clock, maker: Any, venture: Any, make_supplier: Any) -> None:
+    if services._contract_factory() is None:
+        pytest.skip("the contracts app has no contract_create_from_award yet")
+    from makercloud.contracts.models import Contract  # type: ignore[attr-defined]
+
+    call = publish(actor=maker, owner=venture, hours=1, kind="sourcing", standstill_days=1)
+    person, company = make_supplier("Winner Motors")
+    services.response_submit(actor=person, call=call, content={"price": 5}, organisation=company)
+    clock.advance(hours=1)
+    services.calls_tick()
+    clock.advance(days=1)
+    summary = services.calls_tick()
+    call.refresh_from_db()
+    assert summary["awarded"] == 1 and summary["contracted"] == 1 and summary["failed"] == 0
+    assert call.state == CallState.CONTRACTED
+    assert Contract.objects.filter(call=call).count() == 1
+    assert services.calls_tick()["contracted"] == 0  # once

@@ -160,3 +160,14 @@ def test_every_state_renders_for_every_role(clock: Clock, maker: Any, venture: A
     for path in ("/operations/complaints", "/operations/qualifications"):
         assert browsers["operator"].get(path).status_code == 200
         assert browsers["solver"].get(path).status_code == 403
+
+
+def test_the_pages_speak_chinese(clock: Clock, maker: Any, venture: Any) -> None:
+    from django.test import Client
+
+    call = publish(actor=maker, owner=venture, kind="sourcing", hours=5)
+    chinese = Client(headers={"Accept-Language": "zh-hans"})
+    listing = chinese.get("/calls/").content.decode()
+    assert "开放需求" in listing and "模块招标" in listing
+    page = chinese.get(f"/calls/{call.pk}/").content.decode()
+    assert "截止前密封" in page and "公开时间线" in page

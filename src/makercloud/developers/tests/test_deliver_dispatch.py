@@ -347,3 +347,20 @@ def test_finished_deliveries_older_than_thirty_days_are_deleted_with_their_attem
     assert not Delivery.objects.filter(pk=old.pk).exists()
     assert not DeliveryAttempt.objects.filter(delivery_id=old.pk).exists()
     assert Delivery.objects.count() == 2 and recent.attempt_log.count() == 1
+
+
+def test_the_periodic_sweep_dispatches_now_and_every_five_seconds_of_the_minute(
+    grant: Grant, endpoint: tuple[WebhookEndpoint, str], receiver: Receiver, device_pair: tuple[Device, Device]
+) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from makercloud.developers import jobs
+
+    publish(events=[event(device_pair[0])])  # written, but its nudge was lost (never committed here)
+    HUEY.storage.flush_schedule()
+    jobs.webhooks_sweep()
+    assert Delivery.objects.get().state == DeliveryState.SUCCEEDED  # the sweep's first dispatch (huey runs inline)
+    delays = sorted(round((task.eta - timezone.now().replace(tzinfo=None)).total_seconds())
+                    for task in HUEY.scheduled())
+    HUEY.storage.flush_schedule()
+    assert len(delays) == 11 and all(abs(d - want) <= 1 for d, want in zip(delays, range(5, 60, 5), strict=True))

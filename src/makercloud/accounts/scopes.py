@@ -21,5 +21,7 @@ SCOPES = {
     "grants:manage": _("See and revoke the apps you have connected"),
     "calls:read": _("See drafts of your calls, your responses and complaints"),
     "calls:write": _("Post and run calls, respond, ask, complain, apply for qualification (operators: decide)"),
+    "contracts:read": _("See your contracts, their terms, versions and timeline"),
+    "contracts:write": _("Draw up, sign (with your password), amend contracts and record milestones"),
 }
 ALL_SCOPES = tuple(SCOPES)

@@ -14,6 +14,7 @@ from ninja.schema import NinjaGenerateJsonSchema
 from makercloud.accounts.api import router as accounts_router
 from makercloud.automations.api import router as automations_router
 from makercloud.calls.api import router as calls_router
+from makercloud.contracts.api import router as contracts_router
 from makercloud.core import problems
 from makercloud.developers.api import router as developers_router
 from makercloud.developers.api.clients import rate_limited
@@ -129,3 +130,4 @@ api.add_router("", developers_router)
 api.add_router("", automations_router)
 api.add_router("", ledger_router)
 api.add_router("", calls_router)
+api.add_router("", contracts_router)

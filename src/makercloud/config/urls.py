@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("makercloud.automations.urls")),
     path("", include("makercloud.notifications.urls")),
     path("", include("makercloud.calls.urls")),
+    path("", include("makercloud.contracts.urls")),
     path("", include("makercloud.web.urls")),
 ]
 

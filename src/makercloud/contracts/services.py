@@ -1,0 +1,674 @@
+"""contracts services: draw up (from an award or directly), sign with re-authentication, amend, record milestones,
+evaluate bet-on clauses. Every write checks who acts and records a domain event; signatures needed and complete are
+notified to every party's signers."""
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from makercloud.accounts import selectors as accounts_selectors
+from makercloud.accounts.models import Organisation, Role, User
+from makercloud.contracts import selectors
+from makercloud.contracts.errors import (
+    InvalidTerms,
+    NotAParty,
+    NotDueYet,
+    NothingToSign,
+    ReauthenticationFailed,
+    StaleVersion,
+    TooManySigningAttempts,
+    WrongContractState,
+)
+from makercloud.contracts.models import (
+    GENESIS,
+    BetOn,
+    Contract,
+    ContractState,
+    ContractVersion,
+    Metric,
+    Milestone,
+    Party,
+    Signature,
+    Target,
+    VersionState,
+)
+from makercloud.core.events import record_event
+from makercloud.core.models import Event
+from makercloud.core.money import Money
+from makercloud.ledger.models import RuleVersion
+from makercloud.notifications.services import notify
+
+MAX_ITEMS = 50
+SIGNING_ATTEMPTS = 5  # wrong passwords per person within SIGNING_WINDOW before signing is refused for a while
+SIGNING_WINDOW = timedelta(minutes=15)
+
+
+# Terms: canonical form and hash ---------------------------------------------------------------------------------
+
+
+def canonical(terms: dict[str, Any]) -> bytes:
+    """The canonical JSON of terms: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(terms, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(terms: dict[str, Any], prev_hash: str) -> str:
+    """sha256 over the canonical terms followed by the previous version's hash (hex)."""
+    return hashlib.sha256(canonical(terms) + prev_hash.encode("ascii")).hexdigest()
+
+
+def _moment(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                raise InvalidTerms(detail=_("%(field)s is not a date or time.") % {"field": field})
+            parsed = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        value = parsed
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00Z"
+    raise InvalidTerms(detail=_("%(field)s is not a date or time.") % {"field": field})
+
+
+def _day(value: Any, field: str) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and parse_date(value) is not None:
+        return value
+    raise InvalidTerms(detail=_("%(field)s is not a date.") % {"field": field})
+
+
+def _key(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 32 or not all(
+            c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise InvalidTerms(detail=_("%(field)s needs a short key of letters, digits, - or _.") % {"field": field})
+    return value
+
+
+def _text(value: Any, field: str, *, limit: int = 10_000, required: bool = True) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value or (required and not value.strip()):
+        raise InvalidTerms(detail=_("%(field)s needs a text of at most %(limit)s characters.")
+                           % {"field": field, "limit": limit})
+    return value.strip()
+
+
+def _whole(value: Any, field: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 10**15:
+        raise InvalidTerms(detail=_("%(field)s needs a whole number of at least %(minimum)s.")
+                           % {"field": field, "minimum": minimum})
+    return value
+
+
+def _currency(value: Any, field: str) -> str:
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise InvalidTerms(detail=_("%(field)s needs an ISO currency code such as CNY.") % {"field": field})
+    return value
+
+
+def _unique(items: list[dict[str, Any]], what: str) -> None:
+    keys = [item["key"] for item in items]
+    if len(set(keys)) != len(keys):
+        raise InvalidTerms(detail=_("Two %(what)s have the same key.") % {"what": what})
+    if len(items) > MAX_ITEMS:
+        raise InvalidTerms(detail=_("At most %(n)s %(what)s.") % {"n": MAX_ITEMS, "what": what})
+
+
+def _targets(specs: Sequence[dict[str, Any]], party_keys: set[str]) -> list[dict[str, Any]]:
+    targets = []
+    for spec in specs:
+        key = _key(spec.get("key"), _("A target's key"))
+        metric = spec.get("metric")
+        if metric not in Metric.values:
+            raise InvalidTerms(detail=_("Target %(key)s: the metric is one of %(metrics)s.")
+                               % {"key": key, "metric": metric, "metrics": ", ".join(Metric.values)})
+        start = _moment(spec.get("from"), _("Target %(key)s: from") % {"key": key})
+        until = _moment(spec.get("until"), _("Target %(key)s: until") % {"key": key})
+        if until <= start:
+            raise InvalidTerms(detail=_("Target %(key)s: its period ends after it starts.") % {"key": key})
+        target = {"key": key, "metric": metric, "threshold": _whole(spec.get("threshold"), _("A threshold"),
+                                                                    minimum=1),
+                  "from": start, "until": until, "currency": "", "party": None}
+        if metric == Metric.REVENUE:
+            target["currency"] = _currency(spec.get("currency"), _("Target %(key)s: currency") % {"key": key})
+        if metric == Metric.RATING:
+            if spec.get("party") not in party_keys:
+                raise InvalidTerms(detail=_("Target %(key)s: name the rated party by its key.") % {"key": key})
+            target["party"] = spec["party"]
+        targets.append(target)
+    _unique(targets, _("targets"))
+    return targets
+
+
+def _milestones(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    milestones = []
+    for spec in specs:
+        key = _key(spec.get("key"), _("A milestone's key"))
+        milestone: dict[str, Any] = {
+            "key": key, "title": _text(spec.get("title"), _("A milestone's title"), limit=200),
+            "due": _day(spec.get("due"), _("Milestone %(key)s: due") % {"key": key}), "amount": None, "currency": "",
+        }
+        if spec.get("amount") is not None:
+            milestone["amount"] = _whole(spec["amount"], _("A milestone's amount"))
+            milestone["currency"] = _currency(spec.get("currency"), _("A milestone's currency"))
+        milestones.append(milestone)
+    _unique(milestones, _("milestones"))
+    return milestones
+
+
+def _bet_ons(specs: Sequence[dict[str, Any]], target_keys: set[str]) -> list[dict[str, Any]]:
+    clauses = []
+    for spec in specs:
+        key = _key(spec.get("key"), _("A clause's key"))
+        if spec.get("target") not in target_keys:
+            raise InvalidTerms(detail=_("Clause %(key)s: name one of the contract's targets.") % {"key": key})
+        clauses.append({
+            "key": key, "target": spec["target"], "by": _moment(spec.get("by"), _("Clause %(key)s: by") % {"key": key}),
+            "if_met": _text(spec.get("if_met"), _("What follows if the target is met"), limit=2000),
+            "otherwise": _text(spec.get("otherwise"), _("What follows otherwise"), limit=2000),
+        })
+    _unique(clauses, _("clauses"))
+    return clauses
+
+
+def _rule(rule_version: RuleVersion | None, venture: Organisation) -> dict[str, Any] | None:
+    if rule_version is None:
+        return None
+    if rule_version.rule.venture_id != venture.pk:
+        raise InvalidTerms(detail=_("The value-sharing rule must be one of the venture's."))
+    return {"rule_version_id": rule_version.pk, "rule": rule_version.rule.name, "number": rule_version.number,
+            "content_hash": rule_version.content_hash}
+
+
+def _terms(*, title: str, venture: Organisation, text: str, parties: list[dict[str, Any]],
+           targets: Sequence[dict[str, Any]], milestones: Sequence[dict[str, Any]],
+           bet_ons: Sequence[dict[str, Any]], rule_version: RuleVersion | None,
+           source: dict[str, Any] | None) -> dict[str, Any]:
+    checked_targets = _targets(targets, {party["key"] for party in parties})
+    return {
+        "title": title,
+        "venture": {"id": venture.pk, "name": venture.name},
+        "text": text,
+        "parties": parties,
+        "targets": checked_targets,
+        "milestones": _milestones(milestones),
+        "bet_ons": _bet_ons(bet_ons, {target["key"] for target in checked_targets}),
+        "rule": _rule(rule_version, venture),
+        "source": source,
+    }
+
+
+def _parties(specs: Sequence[dict[str, Any]], venture: Organisation) -> list[dict[str, Any]]:
+    parties = []
+    seen: set[tuple[str, int]] = set()
+    for spec in specs:
+        key = _key(spec.get("key"), _("A party's key"))
+        role = _text(spec.get("role"), _("A party's role"), limit=64)
+        contributions = _text(spec.get("contributions"), _("A party's contributions"), limit=4000, required=False)
+        organisation_id, person_id = spec.get("organisation_id"), spec.get("person_id")
+        if (organisation_id is None) == (person_id is None) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in (organisation_id or person_id,)):
+            raise InvalidTerms(detail=_("Party %(key)s is an organisation or a person.") % {"key": key})
+        if organisation_id is not None:
+            organisation = Organisation.objects.filter(pk=organisation_id).first()
+            if organisation is None:
+                raise InvalidTerms(detail=_("Party %(key)s: there is no such organisation.") % {"key": key})
+            identity, name = ("organisation", organisation.pk), organisation.name
+        else:
+            person = User.objects.filter(pk=person_id, is_active=True).first()  # type: ignore[misc]
+            if person is None:
+                raise InvalidTerms(detail=_("Party %(key)s: there is no such person.") % {"key": key})
+            identity, name = ("person", person.pk), person.name
+        if identity in seen:
+            raise InvalidTerms(detail=_("The same party is named twice."))
+        seen.add(identity)
+        parties.append({"key": key, "role": role, "organisation_id": organisation_id, "person_id": person_id,
+                        "name": name, "contributions": contributions})
+    _unique(parties, _("parties"))
+    if not 2 <= len(parties) <= 20:
+        raise InvalidTerms(detail=_("A contract has two to twenty parties."))
+    if ("organisation", venture.pk) not in seen:
+        raise InvalidTerms(detail=_("The venture is one of the parties."))
+    return parties
+
+
+# Versions ------------------------------------------------------------------------------------------------------
+
+
+def _at(text: str) -> datetime:
+    parsed = parse_datetime(text)
+    assert parsed is not None
+    return parsed
+
+
+def _on(text: str) -> date:
+    parsed = parse_date(text)
+    assert parsed is not None
+    return parsed
+
+
+def _add_version(*, contract: Contract, terms: dict[str, Any], actor: User | None, reason: str = "",
+                 rule_version: RuleVersion | None = None) -> ContractVersion:
+    last = contract.versions.order_by("-number").first()
+    prev_hash = last.hash if last else GENESIS
+    version = ContractVersion.objects.create(
+        contract=contract, number=(last.number + 1) if last else 1, terms=terms, prev_hash=prev_hash,
+        hash=chain_hash(terms, prev_hash), reason=reason, created_by=actor, rule_version=rule_version,
+    )
+    parties = {party.key: party for party in contract.parties.all()}
+    targets = {}
+    for spec in terms["targets"]:
+        targets[spec["key"]] = Target.objects.create(
+            version=version, key=spec["key"], metric=spec["metric"], threshold=spec["threshold"],
+            currency=spec["currency"], party=parties.get(spec["party"]) if spec["party"] else None,
+            period_start=_at(spec["from"]), period_end=_at(spec["until"]))
+    earlier = {m.key: m for m in Milestone.objects.filter(version=contract.current)} if contract.current else {}
+    for spec in terms["milestones"]:
+        before = earlier.get(spec["key"])
+        Milestone.objects.create(
+            version=version, key=spec["key"], title=spec["title"], due_on=_on(spec["due"]),
+            amount=spec["amount"], currency=spec["currency"],
+            done_on=before.done_on if before else None, evidence=before.evidence if before else "",
+            recorded_by=before.recorded_by if before else None)
+    for spec in terms["bet_ons"]:
+        BetOn.objects.create(version=version, key=spec["key"], target=targets[spec["target"]],
+                             by=_at(spec["by"]), if_met=spec["if_met"], otherwise=spec["otherwise"])
+    if contract.pending_id:
+        ContractVersion.objects.filter(pk=contract.pending_id).update(state=VersionState.REPLACED)
+    contract.pending = version
+    contract.state = ContractState.AMENDING if contract.current_id else ContractState.AWAITING
+    contract.save(update_fields=["pending", "state"])
+    _ask_signatures(contract, version)
+    return version
+
+
+def _ask_signatures(contract: Contract, version: ContractVersion) -> None:
+    url = selectors.contract_url(contract)
+    for person in selectors.signers_of(contract=contract):
+        notify(person=person, title=_("Your signature is needed: “%(title)s”") % {"title": contract.title},
+               body=_("Version %(number)s of the contract awaits every party's signature.")
+               % {"number": version.number}, url=url, key=f"contract-{contract.pk}-v{version.number}-sign")
+
+
+def _create(*, actor: User | None, venture: Organisation, title: str, text: str, parties: Sequence[dict[str, Any]],
+            targets: Sequence[dict[str, Any]], milestones: Sequence[dict[str, Any]], bet_ons: Sequence[dict[str, Any]],
+            rule_version: RuleVersion | None, call: Any = None, response: Any = None) -> Contract:
+    title = _text(title, _("The title"), limit=200)
+    checked = _parties(parties, venture)
+    source = {"call_id": call.pk, "response_id": response.pk} if call is not None else None
+    terms = _terms(title=title, venture=venture, text=_text(text, _("The text"), limit=50_000, required=False),
+                   parties=checked, targets=targets, milestones=milestones, bet_ons=bet_ons,
+                   rule_version=rule_version, source=source)
+    contract = Contract.objects.create(venture=venture, title=title, call=call, response=response, created_by=actor)
+    for spec in checked:
+        Party.objects.create(contract=contract, key=spec["key"], role=spec["role"],
+                             organisation_id=spec["organisation_id"], person_id=spec["person_id"])
+    version = _add_version(contract=contract, terms=terms, actor=actor, rule_version=rule_version)
+    record_event(actor=actor, subject=contract, kind="contract.created", organisation=venture,
+                 data={"version": version.number, "hash": version.hash,
+                       "call": call.pk if call is not None else None})
+    return contract
+
+
+@transaction.atomic
+def contract_create(*, actor: User, venture: Organisation, title: str, text: str = "",
+                    parties: Sequence[dict[str, Any]], targets: Sequence[dict[str, Any]] = (),
+                    milestones: Sequence[dict[str, Any]] = (), bet_ons: Sequence[dict[str, Any]] = (),
+                    rule_version: RuleVersion | None = None) -> Contract:
+    """Draw up a contract directly: the actor manages the venture, which is one of the parties. Every party is
+    asked to sign version 1."""
+    if accounts_selectors.role_in(person=actor, organisation=venture) not in {Role.OWNER, Role.ADMIN}:
+        raise NotAParty(detail=_("Only the venture's owners and administrators draw up its contracts."))
+    return _create(actor=actor, venture=venture, title=title, text=text, parties=parties, targets=targets,
+                   milestones=milestones, bet_ons=bet_ons, rule_version=rule_version)
+
+
+# From an award --------------------------------------------------------------------------------------------------
+
+ROLES = {  # kind: (the owner's role, the winner's role)
+    "sourcing": ("buyer", "supplier"),
+    "role": ("venture", "role holder"),
+    "funding": ("venture", "investor"),
+    "challenge": ("sponsor", "solver"),
+    "idea": ("venture", "co-creator"),
+}
+
+
+def _content(call: Any, response: Any) -> dict[str, Any]:
+    if response.content:
+        return dict(response.content)
+    try:
+        from makercloud.calls.kinds import registry
+
+        kind = registry.get(call.kind)
+        unseal = getattr(kind, "unseal", None)
+        return dict(unseal(call=call, response=response)) if unseal else {}
+    except Exception:
+        return {}
+
+
+def _award_terms(call: Any, content: dict[str, Any], winner_key: str) -> dict[str, Any]:
+    """Text, targets, milestones and bet-on clauses that follow from the kind, the call's form and the winner's
+    response."""
+    form = dict(call.response_form or {})
+    awarded = call.awarded_at or timezone.now()
+    lines = [_("Drawn up from the award of call “%(title)s” (rules hash %(hash)s).")
+             % {"title": call.title, "hash": call.rules_hash or "—"}]
+    targets: list[dict[str, Any]] = []
+    milestones: list[dict[str, Any]] = []
+    bet_ons: list[dict[str, Any]] = []
+    if call.kind == "sourcing":
+        quantity = form.get("quantity")
+        ceiling = form.get("unit_price_ceiling") or {}
+        currency = ceiling.get("currency", "CNY") if isinstance(ceiling, dict) else "CNY"
+        price, days = content.get("unit_price"), content.get("delivery_days")
+        lines.append(_("Supply of %(quantity)s units at %(price)s %(currency)s (minor units) each, delivered within "
+                       "%(days)s days; quality commitments: %(quality)s.")
+                     % {"quantity": quantity, "price": price, "currency": currency, "days": days,
+                        "quality": ", ".join(content.get("quality") or []) or "—"})
+        if isinstance(days, int) and isinstance(quantity, int) and isinstance(price, int):
+            milestones.append({"key": "delivery", "title": _("Delivery of %(quantity)s units") % {"quantity": quantity},
+                               "due": (awarded + timedelta(days=days)).date(), "amount": quantity * price,
+                               "currency": currency})
+    elif call.kind == "role":
+        target = form.get("target") or {}
+        committed = content.get("target")
+        lines.append(_("Role: %(role)s.") % {"role": form.get("role", "")})
+        if target.get("metric") in Metric.values and isinstance(committed, int) and target.get("by"):
+            targets.append({"key": "committed", "metric": target["metric"], "threshold": committed,
+                            "from": awarded, "until": target["by"], "currency": form.get("currency", "CNY")})
+            share, fee = content.get("ask_share_bp"), content.get("ask_fixed")
+            reward = []
+            if isinstance(share, int) and share:
+                reward.append(_("a share of %(bp)s basis points") % {"bp": share})
+            if isinstance(fee, dict) and fee.get("minor"):
+                reward.append(_("a fee of %(minor)s %(currency)s (minor units)")
+                              % {"minor": fee["minor"], "currency": fee.get("currency", "")})
+            bet_ons.append({"key": "committed", "target": "committed", "by": target["by"],
+                            "if_met": _("The %(role)s earns %(reward)s.")
+                            % {"role": winner_key, "reward": _(" and ").join(reward) or _("what was asked")},
+                            "otherwise": _("The %(role)s earns no share; the fee is paid pro rata to the target met.")
+                            % {"role": winner_key}})
+    elif call.kind == "funding":
+        amount = content.get("amount")
+        money = form.get("amount") or {}
+        currency = money.get("currency", "CNY") if isinstance(money, dict) else "CNY"
+        plan = [m for m in (form.get("milestones") or []) if isinstance(m, dict)]
+        lines.append(_("Funding of %(amount)s %(currency)s (minor units), released in tranches as the milestones "
+                       "are met.") % {"amount": amount, "currency": currency})
+        if isinstance(amount, int) and amount > 0 and plan:
+            shares = [int(m.get("share_bp") or 0) for m in plan]
+            tranches = Money(amount, currency).allocate(shares) if sum(shares) else []
+            for index, (milestone, tranche) in enumerate(zip(plan, tranches, strict=False), start=1):
+                milestones.append({"key": f"m{index}", "title": str(milestone.get("title") or f"#{index}")[:200],
+                                   "due": (awarded + timedelta(days=90 * index)).date(), "amount": tranche.minor,
+                                   "currency": currency})
+    elif call.kind == "challenge":
+        lines.append(_("The solver's solution, rewarded through the ledger at the award."))
+    elif call.kind == "idea":
+        lines.append(_("The co-creator's proposal; contribution points count under the value-sharing rule."))
+    note = content.get("note") or content.get("pitch") or content.get("conditions")
+    if isinstance(note, str) and note:
+        lines.append(_("From the response: %(note)s") % {"note": note[:2000]})
+    return {"text": "\n\n".join(lines), "targets": targets, "milestones": milestones, "bet_ons": bet_ons}
+
+
+def _venture_rule(venture: Organisation) -> RuleVersion | None:
+    return (RuleVersion.objects.filter(rule__venture=venture, rule__retired_at__isnull=True)
+            .select_related("rule").order_by("-effective_from", "-number").first())
+
+
+@transaction.atomic
+def contract_create_from_award(*, call: Any, response: Any, actor: User | None) -> Contract:
+    """The contract of an awarded call between its owner and the winner (called by the calls engine). Once per call:
+    a second call returns the same contract."""
+    existing = Contract.objects.filter(call=call).first()
+    if existing is not None:
+        return existing
+    owner_role, winner_role = ROLES.get(call.kind, ("venture", "party"))
+    winner = ({"organisation_id": response.organisation_id} if response.organisation_id
+              else {"person_id": response.respondent_id})
+    parties = [
+        {"key": "owner", "role": owner_role, "organisation_id": call.owner_id,
+         "contributions": _("Pays and accepts as the terms say.")},
+        {"key": "winner", "role": winner_role, **winner,
+         "contributions": _("Delivers what the awarded response offered.")},
+    ]
+    terms = _award_terms(call, _content(call, response), winner_role)
+    return _create(actor=actor, venture=call.owner, title=call.title, text=terms["text"], parties=parties,
+                   targets=terms["targets"], milestones=terms["milestones"], bet_ons=terms["bet_ons"],
+                   rule_version=_venture_rule(call.owner), call=call, response=response)
+
+
+# Signing --------------------------------------------------------------------------------------------------------
+
+
+def _lock(contract: Contract) -> Contract:
+    return Contract.objects.select_for_update().get(pk=contract.pk)
+
+
+def _refused_recently(actor: User) -> int:
+    since = timezone.now() - SIGNING_WINDOW
+    return Event.objects.filter(actor=actor, kind="contract.signature_refused", created_at__gte=since).count()
+
+
+def contract_sign(*, contract: Contract, actor: User, password: str, version_hash: str,
+                  party: Party | None = None) -> Signature:
+    """Sign the version awaiting signatures for a party the actor may sign for (the person, or an owner or
+    administrator of the organisation), after entering their password again. `version_hash` is the hash the signer
+    read: a version changed meanwhile is refused. Once every party has signed, the version is in force."""
+    if not selectors.signable_parties(contract=contract, person=actor):
+        raise NotAParty()
+    if _refused_recently(actor) >= SIGNING_ATTEMPTS:
+        raise TooManySigningAttempts(detail=_("Too many wrong passwords. Try again in 15 minutes."))
+    if not password or not actor.check_password(password):
+        with transaction.atomic():
+            record_event(actor=actor, subject=contract, kind="contract.signature_refused",
+                         organisation=contract.venture, data={"reason": "password"})
+        raise ReauthenticationFailed(detail=_("The password is not correct; the contract is not signed."))
+    return _sign(contract=contract, actor=actor, version_hash=version_hash, party=party)
+
+
+@transaction.atomic
+def _sign(*, contract: Contract, actor: User, version_hash: str, party: Party | None) -> Signature:
+    contract = _lock(contract)
+    version = contract.pending
+    if version is None:
+        raise NothingToSign()
+    if version.hash != version_hash:
+        raise StaleVersion(detail=_("The terms changed since you read them: read version %(number)s and sign again.")
+                           % {"number": version.number})
+    signed = set(Signature.objects.filter(version=version).values_list("party_id", flat=True))
+    open_parties = [p for p in selectors.signable_parties(contract=contract, person=actor) if p.pk not in signed]
+    if party is not None:
+        open_parties = [p for p in open_parties if p.pk == party.pk]
+    if not open_parties:
+        raise NothingToSign(detail=_("You have signed this version already for every party you sign for."))
+    if len(open_parties) > 1:
+        raise InvalidTerms(detail=_("You sign for more than one party: choose which."))
+    signing = open_parties[0]
+    signature = Signature.objects.create(version=version, party=signing, signer=actor, version_hash=version.hash)
+    record_event(actor=actor, subject=contract, kind="contract.signature", organisation=contract.venture,
+                 data={"version": version.number, "hash": version.hash, "party": signing.key})
+    if len(signed) + 1 == contract.parties.count():
+        _in_force(contract, version)
+    return signature
+
+
+def _in_force(contract: Contract, version: ContractVersion) -> None:
+    now = timezone.now()
+    if contract.current_id:
+        ContractVersion.objects.filter(pk=contract.current_id).update(state=VersionState.SUPERSEDED)
+    version.state = VersionState.SIGNED
+    version.signed_at = now
+    version.save(update_fields=["state", "signed_at"])
+    contract.current = version
+    contract.pending = None
+    contract.state = ContractState.SIGNED
+    contract.signed_at = contract.signed_at or now
+    contract.save(update_fields=["current", "pending", "state", "signed_at"])
+    record_event(actor=None, subject=contract, kind="contract.signed", organisation=contract.venture, public=True,
+                 data={"version": version.number, "hash": version.hash,
+                       "parties": [p.name for p in contract.parties.select_related("organisation", "person")]})
+    url = selectors.contract_url(contract)
+    for person in selectors.signers_of(contract=contract):
+        notify(person=person, title=_("Signed by every party: “%(title)s”") % {"title": contract.title},
+               body=_("Version %(number)s is in force.") % {"number": version.number}, url=url,
+               key=f"contract-{contract.pk}-v{version.number}-signed")
+
+
+# Amendments -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contract_amend(*, contract: Contract, actor: User, reason: str, text: str | None = None,
+                   contributions: dict[str, str] | None = None, targets: Sequence[dict[str, Any]] | None = None,
+                   milestones: Sequence[dict[str, Any]] | None = None, bet_ons: Sequence[dict[str, Any]] | None = None,
+                   rule_version: RuleVersion | None = None, unbind_rule: bool = False) -> ContractVersion:
+    """Propose new terms: a new version chained to the last, which every party signs again (earlier signatures do
+    not carry over). The parties stay; what is not given is kept. Until it is signed the earlier terms stay in
+    force."""
+    contract = _lock(contract)
+    if contract.state == ContractState.CANCELLED:
+        raise WrongContractState()
+    if not selectors.signable_parties(contract=contract, person=actor):
+        raise NotAParty(detail=_("Only a party's signers propose amendments."))
+    last = contract.versions.order_by("-number").first()
+    assert last is not None
+    before = last.terms
+    parties = [dict(p) for p in before["parties"]]
+    for key, value in (contributions or {}).items():
+        match = [p for p in parties if p["key"] == key]
+        if not match:
+            raise InvalidTerms(detail=_("There is no party %(key)s.") % {"key": key})
+        match[0]["contributions"] = _text(value, _("A party's contributions"), limit=4000, required=False)
+    bound = last.rule_version
+    if unbind_rule:
+        bound = None
+    elif rule_version is not None:
+        bound = rule_version
+    terms = _terms(title=before["title"], venture=contract.venture,
+                   text=before["text"] if text is None else _text(text, _("The text"), limit=50_000, required=False),
+                   parties=parties, targets=before["targets"] if targets is None else targets,
+                   milestones=before["milestones"] if milestones is None else milestones,
+                   bet_ons=before["bet_ons"] if bet_ons is None else bet_ons, rule_version=bound,
+                   source=before.get("source"))
+    if terms == before:
+        raise InvalidTerms(detail=_("The amendment changes nothing."))
+    version = _add_version(contract=contract, terms=terms, actor=actor,
+                           reason=_text(reason, _("The reason"), limit=4000), rule_version=bound)
+    record_event(actor=actor, subject=contract, kind="contract.amended", organisation=contract.venture,
+                 data={"version": version.number, "hash": version.hash, "reason": version.reason})
+    return version
+
+
+@transaction.atomic
+def contract_cancel(*, contract: Contract, actor: User, reason: str) -> Contract:
+    """Withdraw a contract that no version of has been signed by every party (the venture's managers)."""
+    contract = _lock(contract)
+    if contract.ever_signed or contract.state == ContractState.CANCELLED:
+        raise WrongContractState(detail=_("A signed contract is changed by amendment, not cancelled."))
+    if accounts_selectors.role_in(person=actor, organisation=contract.venture) not in {Role.OWNER, Role.ADMIN}:
+        raise NotAParty(detail=_("Only the venture's owners and administrators cancel its contracts."))
+    if contract.pending_id:
+        ContractVersion.objects.filter(pk=contract.pending_id).update(state=VersionState.REPLACED)
+    contract.state = ContractState.CANCELLED
+    contract.pending = None
+    contract.save(update_fields=["state", "pending"])
+    record_event(actor=actor, subject=contract, kind="contract.cancelled", organisation=contract.venture,
+                 data={"reason": _text(reason, _("The reason"), limit=4000)})
+    return contract
+
+
+# Milestones and bet-on clauses ----------------------------------------------------------------------------------
+
+
+def _in_force_version(contract: Contract) -> ContractVersion:
+    if contract.current is None:
+        raise WrongContractState(detail=_("The contract is not in force yet: every party signs first."))
+    return contract.current
+
+
+@transaction.atomic
+def milestone_record(*, contract: Contract, actor: User, key: str, done_on: date, evidence: str) -> Milestone:
+    """A party's signer records a milestone of the terms in force as met (the actual against the plan)."""
+    contract = _lock(contract)
+    if not selectors.signable_parties(contract=contract, person=actor):
+        raise NotAParty()
+    milestone = Milestone.objects.filter(version=_in_force_version(contract), key=key).first()
+    if milestone is None:
+        raise InvalidTerms(detail=_("There is no milestone %(key)s in the terms in force.") % {"key": key})
+    if done_on > timezone.now().date():
+        raise InvalidTerms(detail=_("A milestone is recorded once it is met, not ahead."))
+    milestone.done_on = done_on
+    milestone.evidence = _text(evidence, _("The evidence"), limit=4000)
+    milestone.recorded_by = actor
+    milestone.save(update_fields=["done_on", "evidence", "recorded_by"])
+    record_event(actor=actor, subject=contract, kind="contract.milestone", organisation=contract.venture,
+                 data={"milestone": key, "done_on": done_on.isoformat(), "due": milestone.due_on.isoformat()})
+    return milestone
+
+
+@transaction.atomic
+def bet_on_evaluate(*, contract: Contract, key: str, actor: User | None = None,
+                    now: datetime | None = None) -> BetOn:
+    """Measure a clause's target from platform data up to its date: met → the `if_met` outcome (as soon as it is
+    met); missed once the date has passed. Once decided it stays decided."""
+    contract = _lock(contract)
+    if actor is not None and not selectors.signable_parties(contract=contract, person=actor) \
+            and not accounts_selectors.is_operator(person=actor):
+        raise NotAParty()
+    clause = (BetOn.objects.select_for_update().select_related("target")
+              .filter(version=_in_force_version(contract), key=key).first())
+    if clause is None:
+        raise InvalidTerms(detail=_("There is no clause %(key)s in the terms in force.") % {"key": key})
+    if clause.outcome:
+        return clause
+    now = now or timezone.now()
+    measured = selectors.target_measure(target=clause.target, until=min(clause.by, clause.target.period_end, now))
+    if measured >= clause.target.threshold:
+        clause.outcome = "met"
+    elif now >= clause.by:
+        clause.outcome = "missed"
+    else:
+        raise NotDueYet(detail=_("Measured %(value)s of %(threshold)s so far; the clause is decided by %(by)s.")
+                        % {"value": measured, "threshold": clause.target.threshold, "by": clause.by.date()})
+    clause.measured = measured
+    clause.evaluated_at = now
+    clause.save(update_fields=["outcome", "measured", "evaluated_at"])
+    record_event(actor=actor, subject=contract, kind="contract.bet_on", organisation=contract.venture,
+                 data={"clause": key, "outcome": clause.outcome, "measured": measured,
+                       "threshold": clause.target.threshold})
+    consequence = clause.if_met if clause.outcome == "met" else clause.otherwise
+    for person in selectors.signers_of(contract=contract):
+        notify(person=person, title=_("Clause %(key)s of “%(title)s”: %(outcome)s")
+               % {"key": key, "title": contract.title, "outcome": clause.get_outcome_display()},
+               body=consequence, url=selectors.contract_url(contract),
+               key=f"contract-{contract.pk}-bet-{clause.pk}")
+    return clause
+
+
+def bet_ons_evaluate_due(*, now: datetime | None = None) -> int:
+    """The scheduler's sweep: evaluate every undecided clause of terms in force whose date has passed."""
+    now = now or timezone.now()
+    due: Iterable[BetOn] = BetOn.objects.filter(
+        outcome="", by__lte=now, version__state=VersionState.SIGNED).select_related("version__contract")
+    done = 0
+    for clause in list(due):
+        bet_on_evaluate(contract=clause.version.contract, key=clause.key, now=now)
+        done += 1
+    return done

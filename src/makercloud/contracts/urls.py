@@ -1,0 +1,5 @@
+from makercloud.contracts.views import urlpatterns
+
+app_name = "contracts"
+
+__all__ = ["app_name", "urlpatterns"]

@@ -15,6 +15,7 @@ from django.db import transaction
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from makercloud.automations import demo as automations_demo
+from makercloud.contracts import demo as contracts_demo
 from makercloud.developers import demo as developers_demo
 from makercloud.devices import services as device_services
 from makercloud.devices.models import Device, DeviceModel
@@ -145,6 +146,7 @@ def seed(*, say: Callable[[str], None] = print) -> None:
         f"{_email('zhao.lei')} (user) or {_email('operator')} (operator); password {DEMO_PASSWORD}"
     )
     ledger_demo.seed(people=people, say=say)
+    contracts_demo.seed(people=people, say=say)
 
 
 def _add_members(organisation: Organisation, people: list[User]) -> None:

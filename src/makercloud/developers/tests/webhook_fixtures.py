@@ -48,6 +48,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
     default: int = 200
+    stall: float = 0.0  # seconds to wait before answering the first request (a dispatcher can die meanwhile)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -81,6 +82,8 @@ def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             receiver.record(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                                      time.time()))
+            if receiver.stall and len(receiver.requests) == 1:
+                time.sleep(receiver.stall)
             status = receiver.answer()
             reply = json.dumps({"status": status}).encode()
             self.send_response(status)

@@ -136,3 +136,14 @@ def test_idea_pages_and_api_for_discussion(idea: Any, make_person: Any, client_f
     assert stranger.status_code == 403 and stranger["Content-Type"] == "application/problem+json"
     refused = client_for(make_person()).post(f"/calls/{idea.pk}/idea/support", follow=True).content.decode()
     assert "Verify your e-mail address" in refused
+
+
+def test_the_operators_admin_lists_supports_and_points_read_only(idea: Any, make_person: Any, operator: Any,
+                                                                 client_for: Any) -> None:
+    fan = verified(make_person, name="Fan Admin")
+    kind_services.support_add(actor=fan, call=idea)
+    admin = client_for(operator)
+    listing = admin.get("/admin/calls/support/")
+    assert listing.status_code == 200 and "Fan Admin" in listing.content.decode()
+    assert admin.get("/admin/calls/ideaprogress/").status_code == 200
+    assert admin.get("/admin/calls/support/add/").status_code == 403

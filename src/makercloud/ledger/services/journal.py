@@ -10,6 +10,7 @@ Every write goes through `transfers_create`, one linked batch at a time, in one 
 5. transfers and one balance row per touched account are appended (COPY on PostgreSQL), chained by hash.
 """
 
+import contextlib
 import gc
 import uuid
 from collections.abc import Mapping, Sequence
@@ -243,22 +244,76 @@ def _transfer(values: dict[str, Any]) -> Transfer:
 
 
 def _write(rows: list[dict[str, Any]], snapshots: list[tuple[int, ...]]) -> None:
+    """Append rows made outside `_apply` (the expiry job's)."""
+    sink = _Sink()
+    for row in rows:
+        sink.add(row)
+    sink.finish(snapshots)
+
+
+def _write_snapshots(snapshots: list[tuple[int, ...]]) -> None:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            with raw.copy(f"COPY ledger_transfer ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(_copy_lines(rows))
-            with raw.copy(f"COPY ledger_balancesnapshot ({', '.join(SNAPSHOT_COLUMNS)}) FROM STDIN") as copy:
-                for snapshot in snapshots:
-                    copy.write_row(snapshot)
+        with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY ledger_balancesnapshot ({', '.join(SNAPSHOT_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for snapshot in snapshots:
+                copy.write_row(snapshot)
         return
-    Transfer.objects.bulk_create(
-        [Transfer(**{name: row[name] for name in TRANSFER_COLUMNS}) for row in rows], batch_size=500
-    )
     BalanceSnapshot.objects.bulk_create(
         [BalanceSnapshot(**dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True))) for snapshot in snapshots],
         batch_size=500,
     )
+
+
+class _Sink:
+    """Where a batch's transfers go as `_apply` makes them. On PostgreSQL they stream into one COPY, a chunk at a
+    time, so that the server inserts and indexes them (on the other core) while Python checks and hashes the next
+    ones; elsewhere they are collected for one bulk_create. Nothing else may use the connection while the COPY is
+    open: `_apply` queries only before its first row."""
+
+    CHUNK = 1000
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.streaming = connection.vendor == "postgresql"
+        self._sent = 0
+        self._cursor: Any = None
+        self._context: Any = None
+        self._copy: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if self.streaming and len(self.rows) - self._sent >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._copy is None:
+            self._cursor = connection.cursor()
+            self._context = self._cursor.cursor.copy(f"COPY ledger_transfer ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN")
+            self._copy = self._context.__enter__()
+        if len(self.rows) > self._sent:
+            self._copy.write(_copy_lines(self.rows[self._sent:]))
+            self._sent = len(self.rows)
+
+    def finish(self, snapshots: list[tuple[int, ...]]) -> None:
+        if self.streaming:
+            self._flush()
+            context, self._context = self._context, None
+            context.__exit__(None, None, None)
+            self._cursor.close()
+        else:
+            Transfer.objects.bulk_create(
+                [Transfer(**{name: row[name] for name in TRANSFER_COLUMNS}) for row in self.rows], batch_size=500
+            )
+        _write_snapshots(snapshots)
+
+    def abort(self, error: BaseException) -> None:
+        """End an open COPY with the error (the server then discards what it received)."""
+        context, self._context = self._context, None
+        if context is not None:
+            with contextlib.suppress(Exception):  # the error that aborted it is the one to report
+                context.__exit__(type(error), error, error.__traceback__)
+            self._cursor.close()
 
 
 def _copy_field(value: str) -> str:
@@ -314,8 +369,10 @@ def _retried(wanted: list[dict[str, Any]]) -> list[Transfer] | None:
     )
 
 
-def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, Any]], list[tuple[int, ...]]]:
-    """Lock the accounts, apply the batch to their balances in memory, chain the hashes: the rows to append."""
+def _apply(
+    wanted: list[dict[str, Any]], now: datetime, sink: "_Sink"
+) -> tuple[list[dict[str, Any]], list[tuple[int, ...]]]:
+    """Lock the accounts, apply the batch to their balances in memory, chain the hashes; the rows go to `sink`."""
     resolving_ids = [item["pending_id"] for item in wanted if item["pending_id"] is not None]
     created_here: dict[uuid.UUID, dict[str, Any]] = {}
     pendings: dict[uuid.UUID, dict[str, Any]] = {}
@@ -358,7 +415,7 @@ def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
     batch_text = str(batch)
     created_at = chain.timestamp(now) or ""
     touched: dict[int, int] = {}
-    rows: list[dict[str, Any]] = []
+    rows = sink.rows
     for item in wanted:
         kind = item["kind"]
         tid = item["id"]
@@ -439,7 +496,7 @@ def _apply(wanted: list[dict[str, Any]], now: datetime) -> tuple[list[dict[str, 
             "batch": batch,
             "created_at": now, "prev_hash": prev_hash, "hash": digest,
         }
-        rows.append(row)
+        sink.add(row)
         if kind == PENDING:
             created_here[tid] = {**row, "timeout_at": timeout_at}
         prev_hash = digest
@@ -476,19 +533,18 @@ def transfers_create(
 
 
 def _append(wanted: list[dict[str, Any]], now: datetime, actor: User | None) -> list[Transfer]:
-    try:
-        rows, snapshots = _apply(wanted, now)
-    except DomainError:
-        # A retry of a batch that went in is answered with the originals even if it would be refused today.
-        originals = _retried(wanted)
-        if originals is not None:
-            return originals
-        raise
+    sink = _Sink()
     try:
         # Optimistic: fresh ids are the rule, so no lookup first — the primary key refuses an id used before.
         with transaction.atomic(), connection.wrap_database_errors:
-            _write(rows, snapshots)
-    except IntegrityError:
+            try:
+                rows, snapshots = _apply(wanted, now, sink)
+                sink.finish(snapshots)
+            except BaseException as error:
+                sink.abort(error)
+                raise
+    except (DomainError, IntegrityError):
+        # A retry of a batch that went in is answered with the originals even if it would be refused today.
         originals = _retried(wanted)
         if originals is not None:
             return originals

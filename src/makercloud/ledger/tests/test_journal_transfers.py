@@ -70,14 +70,12 @@ def test_an_exception_inside_a_batch_leaves_nothing_half_posted(
 ) -> None:
     """A crash between writing the transfers and writing the balances rolls both back."""
     clearing, wallet = accounts["clearing"], accounts["wallet"]
-    real_write = journal_services._write
 
-    def crash_after_transfers(rows: list[dict[str, Any]], snapshots: list[tuple[int, ...]]) -> None:
-        real_write(rows, [])
+    def crash_after_transfers(snapshots: list[tuple[int, ...]]) -> None:
         assert Transfer.objects.count() == 2  # the transfers are in, the balances are not
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(journal_services, "_write", crash_after_transfers)
+    monkeypatch.setattr(journal_services, "_write_snapshots", crash_after_transfers)
     with pytest.raises(RuntimeError):
         transfers_create(transfers=[spec(clearing, wallet, 10), spec(clearing, wallet, 20)])
     monkeypatch.undo()
@@ -85,6 +83,24 @@ def test_an_exception_inside_a_batch_leaves_nothing_half_posted(
     assert balance_of(account=wallet) == Balance()
     transfers_create(transfers=[spec(clearing, wallet, 30)])
     assert Transfer.objects.get().seq == 1
+
+
+def test_a_refusal_in_the_middle_of_a_streamed_batch_leaves_nothing(
+    accounts: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the first rows are already on their way to the server when a later one is refused."""
+    monkeypatch.setattr(journal_services._Sink, "CHUNK", 2)
+    clearing, wallet, venture = accounts["clearing"], accounts["wallet"], accounts["venture"]
+    batch = [spec(clearing, wallet, 1) for _ in range(5)] + [spec(wallet, venture, 6)]
+    with pytest.raises(errors.ExceedsCredits):
+        transfers_create(transfers=batch)
+    assert Transfer.objects.count() == 0 and balance_of(account=wallet) == Balance()
+    transfers = transfers_create(transfers=batch[:5])
+    assert [t.seq for t in transfers] == [1, 2, 3, 4, 5]
+    assert balance_of(account=wallet) == Balance(credits_posted=5)
+    again = transfers_create(transfers=batch[:5])  # the duplicate ids are refused mid-stream: the originals
+    assert [(t.id, t.seq) for t in again] == [(t.id, t.seq) for t in transfers]
+    assert Transfer.objects.count() == 5 and balance_of(account=wallet) == Balance(credits_posted=5)
 
 
 def test_a_retry_returns_the_original_and_moves_money_once(accounts: dict[str, Account]) -> None:

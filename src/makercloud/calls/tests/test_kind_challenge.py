@@ -82,3 +82,12 @@ def test_without_funds_the_award_waits_and_nothing_is_paid(clock: Clock, maker: 
     call.refresh_from_db()
     assert call.state in {CallState.AWARDED, CallState.CONTRACTED}
     assert Transfer.objects.filter(code="reward").count() == 1
+
+
+def test_the_kinds_pages_of_another_kind_lead_back_to_the_call(clock: Clock, maker: Any, venture: Any,
+                                                               client: Any, bearer_for: Any) -> None:
+    call = publish(actor=maker, owner=venture, kind="challenge", selection={"reward": REWARD})
+    assert client.get(f"/calls/{call.pk}/idea/")["Location"] == f"/calls/{call.pk}/"
+    assert client.get(f"/calls/{call.pk}/sourcing/formula")["Location"] == f"/calls/{call.pk}/"
+    supports = client.post(f"/api/v1/calls/{call.pk}/supports", headers=bearer_for(maker, ["calls:write"]))
+    assert supports.status_code == 409 and supports.json()["type"].endswith("not-an-idea")

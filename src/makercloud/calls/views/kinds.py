@@ -53,6 +53,8 @@ def _viewer(request: HttpRequest) -> Any:
 def idea_page(request: HttpRequest, call_id: int) -> HttpResponse:
     viewer = _viewer(request)
     call = engine_selectors.call_get(viewer=viewer, call_id=call_id)
+    if call.kind != CallKind.IDEA:
+        return redirect("calls:detail", call_id=call.pk)
     progress = selectors.idea_progress(call=call)
     call.refresh_from_db()
     stages = selectors.idea_stages(call=call, progress=progress)

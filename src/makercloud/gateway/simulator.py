@@ -24,6 +24,7 @@ from makercloud.devices.models import Device, DeviceModel
 from makercloud.gateway.validation import schema_problem
 
 logger = logging.getLogger(__name__)
+EVENT_AFTER_ACTION = 5.0  # seconds (compressed time) from an action to the event that ends its work
 
 
 class ModelNotFound(NotFound):
@@ -143,6 +144,8 @@ class VirtualDevice:
             and (schema.get("type") in ("number", "integer", "boolean") or isinstance(schema.get("enum"), list))
         }
         self.actions = {k: v for k, v in (document.get("actions") or {}).items() if isinstance(v, dict)}
+        self.events = {k: v for k, v in (document.get("events") or {}).items() if isinstance(v, dict)}
+        self.pending: set[asyncio.Task[None]] = set()
         self.writable = {
             name: schema
             for name, schema in properties.items()
@@ -241,8 +244,21 @@ class VirtualDevice:
             reply: dict[str, Any] = {"id": invocation_id, "status": "error", "error": f"no action {action!r}"}
         else:
             reply = {"id": invocation_id, "status": "ok", "output": plausible(affordance.get("output"), self.rng)}
+            if self.events:  # the work an action starts ends, in compressed time, with one of the model's events
+                delay = EVENT_AFTER_ACTION * (1 + self.rng.random())
+                task = asyncio.create_task(self._event_later(client, delay=delay))
+                self.pending.add(task)
+                task.add_done_callback(self.pending.discard)
         await client.publish(f"devices/{self.id}/actions/reply", json.dumps(reply), qos=1)
         self.fleet.invocations_answered += 1
+
+    async def _event_later(self, client: aiomqtt.Client, *, delay: float) -> None:
+        await asyncio.sleep(delay)
+        name = self.rng.choice(sorted(self.events))
+        payload = {"ts": datetime.now(UTC).isoformat(), "data": plausible(self.events[name].get("data"), self.rng)}
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.publish(f"devices/{self.id}/events/{name}", json.dumps(payload), qos=1)
+            self.fleet.counts["events"] = self.fleet.counts.get("events", 0) + 1
 
 
 async def fleet_run(

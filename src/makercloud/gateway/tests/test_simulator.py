@@ -11,7 +11,7 @@ import pytest
 from makercloud.accounts.models import User
 from makercloud.core import mqtt
 from makercloud.devices import services
-from makercloud.devices.models import Device, DeviceModel, Invocation, TelemetryPoint
+from makercloud.devices.models import Device, DeviceEvent, DeviceModel, Invocation, TelemetryPoint
 from makercloud.devices.tests.conftest import committed_db  # noqa: F401 - the fixture, for its event-log cleanup
 from makercloud.gateway import simulator
 from makercloud.gateway.tests.conftest import THERMOSTAT, Broker, wait_for
@@ -74,6 +74,9 @@ def test_virtual_devices_follow_their_model_and_their_twin(
         invocation, _ = services.invocation_request(actor=maker, device=device, action="reboot")
         assert wait_for(lambda: Invocation.objects.get(id=invocation.id).status == "ok", timeout=10)
         assert isinstance(Invocation.objects.get(id=invocation.id).output.get("uptime"), int)
+        # the work the action started ends with one of the model's events, with data that fits it
+        assert wait_for(lambda: DeviceEvent.objects.filter(device_id=ids[0], name="alarm").exists(), timeout=20)
+        assert isinstance(DeviceEvent.objects.get(device_id=ids[0], name="alarm").data, int | float)
         # the broker restarts: everyone comes back and carries on
         broker.restart()
         restarted = time.time()

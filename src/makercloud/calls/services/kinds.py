@@ -72,8 +72,10 @@ def _progress(call: Call, *, lock: bool = False) -> IdeaProgress:
     progress = (IdeaProgress.objects.select_for_update() if lock else IdeaProgress.objects).filter(call=call).first()
     if progress is not None:
         return progress
+    if call.published_at is None:  # a draft: its stages' clock starts at publication, so nothing is stored yet
+        return IdeaProgress(call=call)
     stages = idea_kind.stages_of(call)
-    start = call.published_at or engine.database_now()
+    start = call.published_at
     try:
         with transaction.atomic():
             IdeaProgress.objects.create(call=call, stage_deadline=start + timedelta(days=stages[0]["days"]))

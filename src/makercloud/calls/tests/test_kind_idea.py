@@ -147,3 +147,13 @@ def test_the_operators_admin_lists_supports_and_points_read_only(idea: Any, make
     assert listing.status_code == 200 and "Fan Admin" in listing.content.decode()
     assert admin.get("/admin/calls/ideaprogress/").status_code == 200
     assert admin.get("/admin/calls/support/add/").status_code == 403
+
+
+def test_a_drafts_stage_clock_starts_at_publication(clock: Clock, maker: Any, venture: Any,
+                                                    client_for: Any) -> None:
+    draft = services.call_create(actor=maker, owner=venture, kind="idea", title="Later",
+                                 responses_until=clock.now + timedelta(days=90))
+    assert "0 / 100" in client_for(maker).get(f"/calls/{draft.pk}/idea/").content.decode()
+    clock.advance(days=20)
+    call = services.call_publish(actor=maker, call=draft)
+    assert kind_services.idea_progress(call=call).stage_deadline == clock.now + timedelta(days=60)

@@ -58,14 +58,14 @@ def _post(actor: User, owner: Organisation, kind: str, title: str, days: float, 
 
 def _deadline_passes(call: Call) -> None:
     """Time passes: the call's deadline is now just gone and the scheduler runs."""
-    just_gone = timezone.now() - timedelta(seconds=1)
+    just_gone = calls.database_now() - timedelta(seconds=1)  # the scheduler's clock (a transaction's start on PG)
     Call.objects.filter(pk=call.pk).update(responses_until=just_gone, questions_until=just_gone)
     calls.calls_tick()
     call.refresh_from_db()
 
 
 def _standstill_ends(call: Call) -> None:
-    Call.objects.filter(pk=call.pk).update(standstill_until=timezone.now() - timedelta(seconds=1))
+    Call.objects.filter(pk=call.pk).update(standstill_until=calls.database_now() - timedelta(seconds=1))
     calls.calls_tick()
     call.refresh_from_db()
 

@@ -315,7 +315,7 @@ def tranches_plan(*, call: Call, response: Response) -> list[Tranche]:
 
 
 def _tranche(tranche: Tranche) -> Tranche:
-    return Tranche.objects.select_for_update().select_related("call", "call__owner", "response",
+    return Tranche.objects.select_for_update(of=("self",)).select_related("call", "call__owner", "response",
                                                               "response__organisation").get(pk=tranche.pk)
 
 

@@ -17,8 +17,9 @@ TICK_EVERY = 5  # seconds
 @job(expires=timedelta(seconds=30))
 def calls_tick() -> dict[str, int]:
     from makercloud.calls.services.engine import calls_tick as tick
+    from makercloud.calls.services.kinds import ideas_tick
 
-    return tick()
+    return {**tick(), "ideas_ended": ideas_tick()}
 
 
 @job()

@@ -93,6 +93,17 @@ class MilestoneForm(forms.Form):
                                label=gettext_lazy("Evidence"))
 
 
+EVENT_LABELS = {
+    "contract.created": gettext_lazy("Drawn up"),
+    "contract.signature": gettext_lazy("A party signed"),
+    "contract.signed": gettext_lazy("Signed by every party: in force"),
+    "contract.amended": gettext_lazy("Amendment proposed"),
+    "contract.cancelled": gettext_lazy("Cancelled"),
+    "contract.milestone": gettext_lazy("Milestone met"),
+    "contract.bet_on": gettext_lazy("Bet-on clause decided"),
+}
+
+
 def _viewer(request: HttpRequest) -> Any:
     return request.user if request.user.is_authenticated else None
 
@@ -112,7 +123,8 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     full = selectors.can_read_terms(contract=contract, viewer=viewer)
     context: dict[str, Any] = {"contract": contract, "full": full,
                                "parties": selectors.parties_of(contract=contract),
-                               "timeline": selectors.timeline_of(contract=contract, viewer=viewer)[:100]}
+                               "timeline": [(event, EVENT_LABELS.get(event.kind, event.kind)) for event in
+                                            selectors.timeline_of(contract=contract, viewer=viewer)[:100]]}
     if full:
         shown = contract.current or contract.pending
         signable = selectors.signable_parties(contract=contract, person=viewer) if viewer else []

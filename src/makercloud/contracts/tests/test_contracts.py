@@ -277,3 +277,32 @@ def test_signing_on_the_page_asks_for_the_password(maker: User, venture: Venture
     browser.post(f"/contracts/{contract.pk}/sign/", {"password": PASSWORD, "version_hash": version.hash,
                                                     "party": party})
     assert version.signatures.filter(signer=maker).exists()  # type: ignore[union-attr]
+
+
+def test_drawing_up_and_amending_on_the_pages(maker: User, venture: Venture, parties: dict[str, Any],
+                                              client_for: Any) -> None:
+    browser = client_for(maker)
+    form = browser.get("/contracts/new/").content.decode()
+    assert "Bright Home" in form
+    refused = browser.post("/contracts/new/", {"venture": venture.organisation.pk, "title": "Sensors",
+                                               "counterparty": "no-such-org", "counterparty_role": "supplier",
+                                               "targets": "[{not json"})
+    assert refused.status_code == 200 and not Contract.objects.exists()
+    assert "This is not valid JSON" in refused.content.decode()
+    created = browser.post("/contracts/new/", {
+        "venture": venture.organisation.pk, "title": "Sensors 2027", "counterparty": parties["sensors"].slug,
+        "counterparty_role": "supplier", "text": "5,000 sensors a quarter.",
+        "milestones": '[{"key": "q1", "title": "First quarter", "due": "2027-03-31"}]'}, follow=True)
+    contract = Contract.objects.get()
+    assert "Contract drawn up" in created.content.decode() and contract.pending.milestones.get().key == "q1"  # type: ignore[union-attr]
+    assert client_for(parties["kenji"]).get(f"/contracts/{contract.pk}/amend/").status_code == 200  # Sensorik's owner
+
+    amended = browser.post(f"/contracts/{contract.pk}/amend/", {
+        "reason": "Two quarters", "text": "5,000 sensors a quarter.",
+        "milestones": '[{"key": "q1", "title": "First quarter", "due": "2027-03-31"},'
+                      ' {"key": "q2", "title": "Second quarter", "due": "2027-06-30"}]'}, follow=True)
+    assert "every party signs it again" in amended.content.decode()
+    contract.refresh_from_db()
+    assert contract.pending.number == 2 and contract.pending.milestones.count() == 2  # type: ignore[union-attr]
+    stranger = client_for(parties["zhao"])
+    assert stranger.get(f"/contracts/{contract.pk}/amend/").status_code == 404  # unsigned: unknown to strangers

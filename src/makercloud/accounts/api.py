@@ -10,7 +10,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import AwareDatetime
 
 from makercloud.accounts import selectors, services
 from makercloud.accounts.auth import caller, optional, requires, session_only, viewer
@@ -26,7 +25,7 @@ from makercloud.accounts.models import (
 from makercloud.accounts.scopes import SCOPES
 from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Email, Id, Input, LongText, Name, PersonRef
+from makercloud.core.schemas import NO_NUL, Email, Id, Input, Instant, LongText, Name, PersonRef
 
 router = Router(tags=["people"])
 
@@ -151,7 +150,7 @@ class TokenIn(Input):
     scopes: list[str] | None = Field(
         None, max_length=len(SCOPES), description=f"Default: all of {SCOPE_LIST}."
     )
-    expires_at: AwareDatetime | None = Field(None, description="RFC 3339 with a time zone; default: never.")
+    expires_at: Instant | None = Field(None, description="RFC 3339 with a time zone; default: never.")
 
 
 class OrganisationIn(Input):

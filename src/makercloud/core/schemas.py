@@ -1,11 +1,12 @@
 """Building blocks shared by every API schema: strict request bodies, bounded text and ids, money, people."""
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict
 
 # Ids are 64-bit on every database we run on; a larger number is "not found", never an overflow.
 MAX_ID = 2**63 - 1
@@ -27,6 +28,20 @@ def _email(value: str) -> str:
     return value
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339(value: Any) -> Any:
+    # pydantic would read a bare number as seconds since 1970; the contract is RFC 3339 text
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with a time zone, such as 2026-11-29T12:00:00Z")
+    if isinstance(value, int | float):
+        raise ValueError("expected an RFC 3339 date-time with a time zone, not a number")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A point in time on the API: RFC 3339 with a time zone, nothing else."""
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL)]
 LongText = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]

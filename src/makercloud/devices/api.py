@@ -18,13 +18,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import AwareDatetime
 
 from makercloud.accounts.auth import caller, in_pool, requires, requires_async
 from makercloud.core.errors import InvalidInput
 from makercloud.core.pagination import CursorPage, InvalidCursor
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Id, Input, Name
+from makercloud.core.schemas import NO_NUL, Id, Input, Instant, Name
 from makercloud.devices import affordances, selectors, services, streams, waiters
 from makercloud.devices.models import Device, DeviceModel, Invocation, InvocationStatus
 from makercloud.ventures import selectors as ventures_selectors
@@ -547,8 +546,8 @@ class TelemetryOut(Schema):
 
 class TelemetryQuery(Schema):
     property: PropertyName | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
     bucket: Literal["minute", "hour", "day"] | None = Field(
         None, description="Aggregate per minute, hour or day: min, max, avg (numeric values) and count per property."
     )
@@ -563,8 +562,8 @@ class DeviceEventOut(Schema):
 
 class DeviceEventQuery(Schema):
     name: ActionName | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 @router.get(

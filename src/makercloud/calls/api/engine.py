@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import AwareDatetime
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.auth import caller, optional, requires, viewer
@@ -38,7 +37,7 @@ from makercloud.calls.selectors import engine as selectors
 from makercloud.calls.services import engine as services
 from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Id, Input, LongText
+from makercloud.core.schemas import NO_NUL, Id, Input, Instant, LongText
 
 router = Router(tags=["calls"])
 
@@ -113,8 +112,8 @@ class CallIn(Input):
     eligibility: dict[str, Any] = Field(default_factory=dict, description="Who may respond (the kind's keys).")
     response_form: dict[str, Any] = Field(default_factory=dict, description="The response's fields.")
     selection: dict[str, Any] = Field(default_factory=dict, description="The method and its parameters.")
-    questions_until: AwareDatetime | None = None
-    responses_until: AwareDatetime | None = None
+    questions_until: Instant | None = None
+    responses_until: Instant | None = None
     standstill_days: int = Field(5, ge=0, le=60)
 
 
@@ -125,8 +124,8 @@ class CallPatch(Input):
     eligibility: dict[str, Any] | None = None
     response_form: dict[str, Any] | None = None
     selection: dict[str, Any] | None = None
-    questions_until: AwareDatetime | None = None
-    responses_until: AwareDatetime | None = None
+    questions_until: Instant | None = None
+    responses_until: Instant | None = None
     standstill_days: int | None = Field(None, ge=0, le=60)
 
 
@@ -145,7 +144,7 @@ class ResponseIn(Input):
     organisation_id: Id | None = Field(None, description="Respond for an organisation you are a member of.")
 
 
-class ResponseOut(Schema):
+class CallResponseOut(Schema):
     id: int
     call_id: int
     respondent_id: int
@@ -213,7 +212,7 @@ class QuestionOut(Schema):
         return getattr(question, "answer", None) if hasattr(question, "answer") else None
 
 
-class EventOut(Schema):
+class CallEventOut(Schema):
     id: int
     kind: str
     created_at: datetime
@@ -263,7 +262,7 @@ class QualificationIn(Input):
 class QualificationDecisionIn(Input):
     qualified: bool
     reasons: Reason
-    valid_until: AwareDatetime | None = None
+    valid_until: Instant | None = None
 
 
 class WithdrawIn(Input):
@@ -383,7 +382,7 @@ def call_unsuccessful(request: HttpRequest, call_id: Id, body: ReasonIn) -> Any:
         viewer=caller(request), call_id=call_id), reason=body.reason)
 
 
-@router.get("/calls/{call_id}/timeline", response=list[EventOut], auth=optional("calls:read"),
+@router.get("/calls/{call_id}/timeline", response=list[CallEventOut], auth=optional("calls:read"),
             summary="A call's timeline")
 @paginate(CursorPage)
 def call_timeline(request: HttpRequest, call_id: Id) -> Any:
@@ -395,7 +394,7 @@ def call_timeline(request: HttpRequest, call_id: Id) -> Any:
 # Responses -------------------------------------------------------------------------------------------------------
 
 
-@router.post("/calls/{call_id}/responses", response={201: ResponseOut, **responses(409)},
+@router.post("/calls/{call_id}/responses", response={201: CallResponseOut, **responses(409)},
              auth=requires("calls:write"), summary="Respond to a call")
 def response_submit(request: HttpRequest, call_id: Id, body: ResponseIn) -> Any:
     """Respond before the deadline. The kind validates the content; a sealed call's content is sealed: keep the
@@ -408,7 +407,7 @@ def response_submit(request: HttpRequest, call_id: Id, body: ResponseIn) -> Any:
     return Status(201, response)
 
 
-@router.get("/calls/{call_id}/responses", response={200: list[ResponseOut], **responses(403)},
+@router.get("/calls/{call_id}/responses", response={200: list[CallResponseOut], **responses(403)},
             auth=optional("calls:read"), summary="A call's responses")
 @paginate(CursorPage)
 def call_responses(request: HttpRequest, call_id: Id) -> Any:
@@ -425,14 +424,14 @@ def call_ranking(request: HttpRequest, call_id: Id) -> Any:
     return selectors.ranked(call=selectors.call_get(viewer=viewer(request), call_id=call_id))
 
 
-@router.get("/responses", response=list[ResponseOut], auth=requires("calls:read"), summary="My responses")
+@router.get("/responses", response=list[CallResponseOut], auth=requires("calls:read"), summary="My responses")
 @paginate(CursorPage)
 def responses_mine(request: HttpRequest) -> Any:
     """Your responses (and those of the organisations you manage) to every call, newest first."""
     return selectors.responses_of(viewer=caller(request))
 
 
-@router.post("/responses/{response_id}/confirm", response={200: ResponseOut, **responses(409)},
+@router.post("/responses/{response_id}/confirm", response={200: CallResponseOut, **responses(409)},
              auth=requires("calls:write"), summary="Confirm a response under new terms")
 def response_confirm(request: HttpRequest, response_id: Id) -> Any:
     """Confirm a response invalidated by an amendment: it is valid again under the call's current terms. Before the
@@ -441,7 +440,7 @@ def response_confirm(request: HttpRequest, response_id: Id) -> Any:
     return services.response_confirm(actor=caller(request), response=response)
 
 
-@router.post("/responses/{response_id}/withdraw", response={200: ResponseOut, **responses(409)},
+@router.post("/responses/{response_id}/withdraw", response={200: CallResponseOut, **responses(409)},
              auth=requires("calls:write"), summary="Withdraw a response")
 def response_withdraw(request: HttpRequest, response_id: Id) -> Any:
     """Withdraw your response before the deadline."""

@@ -69,3 +69,31 @@ def test_operation_ids_are_unique_handler_names(document: dict[str, Any]) -> Non
 def test_the_served_document_is_the_generated_one(document: dict[str, Any]) -> None:
     assert document["info"]["title"] == api.title
     assert set(document["paths"]) == set(api.get_openapi_schema()["paths"])
+
+
+def test_every_schema_name_names_one_schema() -> None:
+    """The document keys schemas by class name; two classes of one name would silently describe one of them."""
+    from ninja import Schema
+
+    def subclasses(cls: type) -> list[type]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *subclasses(direct))]
+
+    seen: dict[str, str] = {}
+    for schema in subclasses(Schema):
+        if not schema.__module__.startswith("makercloud.") or ".api" not in schema.__module__:
+            continue
+        where = f"{schema.__module__}.{schema.__qualname__}"
+        assert seen.setdefault(schema.__name__, where) == where, f"{where} and {seen[schema.__name__]}"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "2026-13-01T00:00:00Z", "yesterday", "2026-11-29T12:00:00"])
+def test_a_point_in_time_is_rfc_3339_with_a_time_zone(value: str, maker: Any, client_for: Any) -> None:
+    response = client_for(maker).get("/api/v1/ledger/transfers", {"to": value})
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"][-1] == "to"
+
+
+def test_rfc_3339_instants_are_read(maker: Any, client_for: Any) -> None:
+    response = client_for(maker).get("/api/v1/ledger/transfers", {"to": "2026-11-29T12:00:00+08:00"})
+    assert response.status_code == 200 and response.json()["items"] == []

@@ -69,7 +69,7 @@ class AppCreatedOut(AppOut):
     )
 
 
-class SecretOut(Schema):
+class ClientSecretOut(Schema):
     client_id: str
     client_secret: str = Field(..., description="Shown this once; the previous secret no longer works.")
 
@@ -201,7 +201,7 @@ def app_update(request: HttpRequest, app_id: Id, body: AppPatch) -> Any:
                                redirect_uris=body.redirect_uris, scopes=body.scopes, icon=icon)
 
 
-@router.post("/apps/{app_id}/secret", response={201: SecretOut, **responses(409)}, auth=requires("apps:write"),
+@router.post("/apps/{app_id}/secret", response={201: ClientSecretOut, **responses(409)}, auth=requires("apps:write"),
              summary="Rotate an app's client secret")
 def app_rotate_secret(request: HttpRequest, app_id: Id) -> Any:
     """A new client secret (confidential apps), shown this once; the old one stops working at once."""

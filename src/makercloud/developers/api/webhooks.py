@@ -79,7 +79,7 @@ class WebhookEndpointPatch(Input):
     enabled: bool | None = None
 
 
-class SecretOut(Schema):
+class WebhookSecretOut(Schema):
     id: int
     secret: str = Field(..., description="The new signing secret, shown this once. The previous one keeps signing "
                         "beside it for 24 hours (two signatures in webhook-signature).")
@@ -116,7 +116,7 @@ class RequestOut(Schema):
     body: str = Field(..., description="Truncated beyond 16 KiB.")
 
 
-class ResponseOut(Schema):
+class AttemptResponseOut(Schema):
     status: int | None = Field(..., description="Null when no response came (timeout, refused connection).")
     headers: dict[str, str]
     body: str = Field(..., description="Truncated beyond 4 KiB.")
@@ -130,7 +130,7 @@ class AttemptOut(Schema):
     succeeded: bool
     error: str
     request: RequestOut
-    response: ResponseOut
+    response: AttemptResponseOut
 
     @staticmethod
     def resolve_request(attempt: DeliveryAttempt) -> dict[str, Any]:
@@ -208,7 +208,7 @@ def webhook_endpoint_delete(request: HttpRequest, app_id: Id, endpoint_id: Id) -
     return Status(204, None)
 
 
-@router.post("/apps/{app_id}/webhooks/{endpoint_id}/rotate-secret", response={201: SecretOut},
+@router.post("/apps/{app_id}/webhooks/{endpoint_id}/rotate-secret", response={201: WebhookSecretOut},
              auth=requires("apps:write"), summary="Rotate a webhook endpoint's signing secret")
 def webhook_endpoint_rotate_secret(request: HttpRequest, app_id: Id, endpoint_id: Id) -> Any:
     """A new signing secret, shown this once; the old one also signs for 24 hours so receivers can switch."""

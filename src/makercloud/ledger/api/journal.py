@@ -18,14 +18,13 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Header, Query, Router, Schema, Status
-from pydantic import AwareDatetime
 
 from makercloud.accounts.auth import caller, optional, requires
 from makercloud.accounts.models import Organisation
 from makercloud.core.errors import InvalidInput
 from makercloud.core.pagination import decode_cursor, encode_cursor
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Id, Input, MoneyOut
+from makercloud.core.schemas import NO_NUL, Id, Input, Instant, MoneyOut
 from makercloud.ledger.errors import NotYourMoney, PendingTransferNotFound
 from makercloud.ledger.models.journal import Account, Checkpoint, Transfer
 from makercloud.ledger.selectors import journal as selectors
@@ -136,8 +135,8 @@ class TransferFilters(Page):
     venture: Id | None = Field(None, description="Only transfers in this venture's books (its organisation's id).")
     code: Code | None = None
     kind: Kind | None = None
-    from_: AwareDatetime | None = Field(None, alias="from", description="Created at or after (RFC 3339).")
-    to: AwareDatetime | None = Field(None, description="Created before (RFC 3339).")
+    from_: Instant | None = Field(None, alias="from", description="Created at or after (RFC 3339).")
+    to: Instant | None = Field(None, description="Created before (RFC 3339).")
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import AwareDatetime
 
 from makercloud.accounts.auth import caller, optional, requires, viewer
 from makercloud.accounts.models import Organisation, User
@@ -25,7 +24,7 @@ from makercloud.core.errors import InvalidInput
 from makercloud.core.money import Money
 from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Id, Input, MoneyOut, Name
+from makercloud.core.schemas import NO_NUL, Id, Input, Instant, MoneyOut, Name
 from makercloud.ledger.models.journal import Account
 from makercloud.ledger.models.rules import Payout, Settlement, SharingRule
 from makercloud.ledger.rules import Allocation, Member, allocate, rule_parse, seed_of
@@ -123,7 +122,7 @@ def rule_preview(request: HttpRequest, body: PreviewIn) -> Any:
 # Rules ------------------------------------------------------------------------------------------------------------
 
 
-class VersionOut(Schema):
+class RuleVersionOut(Schema):
     number: int
     text: str
     content_hash: str = Field(..., description="sha256 of the text (UTF-8), hex.")
@@ -133,7 +132,7 @@ class VersionOut(Schema):
     created_by_id: int | None
 
 
-class MemberOut(Schema):
+class SetMemberOut(Schema):
     key: str
     label: str
     weight: int
@@ -145,9 +144,9 @@ class RuleOut(Schema):
     name: str
     public: bool
     retired_at: datetime | None
-    latest: VersionOut | None
-    in_force: VersionOut | None
-    sets: dict[str, list[MemberOut]]
+    latest: RuleVersionOut | None
+    in_force: RuleVersionOut | None
+    sets: dict[str, list[SetMemberOut]]
 
 
 def _rule_out(rule: SharingRule, venture_id: int) -> dict[str, Any]:
@@ -161,7 +160,7 @@ class RuleIn(Input):
     name: Name
     text: RuleText
     public: bool = False
-    effective_from: AwareDatetime | None = None
+    effective_from: Instant | None = None
 
 
 class RulePatch(Input):
@@ -170,7 +169,7 @@ class RulePatch(Input):
 
 class VersionIn(Input):
     text: RuleText
-    effective_from: AwareDatetime | None = Field(None, description="Default: now. Not in the past.")
+    effective_from: Instant | None = Field(None, description="Default: now. Not in the past.")
 
 
 class SetMemberIn(Input):
@@ -238,7 +237,7 @@ def rule_retire(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     return Status(204, None)
 
 
-@router.get("/ventures/{venture_id}/rules/{rule_id}/versions", response=list[VersionOut],
+@router.get("/ventures/{venture_id}/rules/{rule_id}/versions", response=list[RuleVersionOut],
             auth=optional("ledger:read"), summary="A rule's versions, newest first")
 def version_list(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     """Every saved version with its text and sha256, newest first."""
@@ -247,7 +246,7 @@ def version_list(request: HttpRequest, venture_id: Id, rule_id: Id) -> Any:
     return list(selectors.versions_of(rule=rule))
 
 
-@router.post("/ventures/{venture_id}/rules/{rule_id}/versions", response={200: VersionOut, 201: VersionOut},
+@router.post("/ventures/{venture_id}/rules/{rule_id}/versions", response={200: RuleVersionOut, 201: RuleVersionOut},
              auth=requires("ledger:write"), summary="Save a new version of a rule")
 def version_create(request: HttpRequest, venture_id: Id, rule_id: Id, body: VersionIn) -> Any:
     """Every save is a new, immutable version with its sha256; the latest text again changes nothing (200)."""
@@ -259,7 +258,7 @@ def version_create(request: HttpRequest, venture_id: Id, rule_id: Id, body: Vers
     return Status(201 if rule.versions.count() > before else 200, version)
 
 
-@router.get("/ventures/{venture_id}/rules/{rule_id}/versions/{number}", response=VersionOut,
+@router.get("/ventures/{venture_id}/rules/{rule_id}/versions/{number}", response=RuleVersionOut,
             auth=optional("ledger:read"), summary="One version of a rule, with its hash")
 def version_detail(request: HttpRequest, venture_id: Id, rule_id: Id, number: Id) -> Any:
     """One version: its text, its sha256 `content_hash`, the kinds it shares and when it is in force from."""
@@ -298,7 +297,7 @@ class SettlementIn(Input):
     revenue_class: Literal["product", "ecosystem"] = "product"
     amount: Positive
     currency: Currency
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     refund_of: EventId | None = Field(None, description="For a refund: the event id of the sale it refunds.")
 
 
@@ -331,7 +330,7 @@ class SettlementOut(Schema):
     shares: list[SettlementShareOut]
 
 
-class TransferOut(Schema):
+class SettlementTransferOut(Schema):
     id: UUID
     seq: int
     debit_account_id: int
@@ -351,7 +350,7 @@ class RecomputeOut(Schema):
 
 class SettlementDetail(SettlementOut):
     rule_text: str
-    transfers: list[TransferOut]
+    transfers: list[SettlementTransferOut]
     recompute: RecomputeOut
 
 

@@ -77,7 +77,7 @@ class CostsOut(Schema):
     total: MoneyOut
 
 
-class PartyOut(Schema):
+class StatementPartyOut(Schema):
     group: str
     name: str
     organisation_id: int | None
@@ -92,7 +92,9 @@ class ValueSharedOut(Schema):
     platform: MoneyOut
     investors: MoneyOut
     unshared: MoneyOut = Field(..., description="Revenue credited to no group (zero when every sale was shared).")
-    parties: list[PartyOut] | None = Field(None, description="Per person and organisation: members and operators.")
+    parties: list[StatementPartyOut] | None = Field(
+        None, description="Per person and organisation: members and operators."
+    )
 
 
 class MarginalOut(Schema):
@@ -380,6 +382,8 @@ def plans_list(request: HttpRequest, venture_id: Id) -> Any:
 @router.get("/ventures/{venture_id}/statement-plans/{period}", response=PlanOut, auth=requires("ventures:read"),
             summary="A venture's plan for a period")
 def plan_get(request: HttpRequest, venture_id: Id, period: PeriodText) -> Any:
+    """The planned figures the venture set for a month (`2026-11`) or a quarter (`2026-Q4`); a quarter without a plan
+    of its own adds up its months' plans. The venture's members and operators only."""
     venture, parsed = _venture_and_period(venture_id, period)
     return selectors.statement_plan_get(viewer=caller(request), venture=venture, period=parsed)
 

@@ -388,7 +388,11 @@ def _award_terms(call: Any, content: dict[str, Any], winner_key: str) -> dict[st
         target = form.get("target") or {}
         committed = content.get("target")
         lines.append(_("Role: %(role)s.") % {"role": form.get("role", "")})
-        if target.get("metric") in Metric.values and isinstance(committed, int) and target.get("by"):
+        lines.append(_("Committed target: %(target)s (%(metric)s) by %(by)s.")
+                     % {"target": committed, "metric": target.get("metric", ""), "by": target.get("by", "")})
+        by = parse_date(str(target.get("by") or ""))
+        if target.get("metric") in Metric.values and isinstance(committed, int) and committed > 0 and by \
+                and datetime(by.year, by.month, by.day, tzinfo=UTC) > awarded:  # a date already gone: text only
             targets.append({"key": "committed", "metric": target["metric"], "threshold": committed,
                             "from": awarded, "until": target["by"], "currency": form.get("currency", "CNY")})
             share, fee = content.get("ask_share_bp"), content.get("ask_fixed")

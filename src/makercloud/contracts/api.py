@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import AwareDatetime
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.auth import caller, optional, requires, viewer
@@ -25,7 +24,7 @@ from makercloud.contracts.errors import InvalidTerms
 from makercloud.contracts.models import Contract, ContractState, Metric, Party
 from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
-from makercloud.core.schemas import NO_NUL, Id, Input, LongText
+from makercloud.core.schemas import NO_NUL, Id, Input, Instant, LongText
 from makercloud.ledger.models import RuleVersion
 
 router = Router(tags=["contracts"])
@@ -36,7 +35,7 @@ Clause = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
-class PartyOut(Schema):
+class ContractPartyOut(Schema):
     id: int
     key: str
     role: str
@@ -45,7 +44,7 @@ class PartyOut(Schema):
     person_id: int | None
 
 
-class SignatureOut(Schema):
+class ContractSignatureOut(Schema):
     party: str = Field(..., description="The party's key.")
     signer: str = Field(..., description="The name of the person who signed.")
     version_hash: str
@@ -60,7 +59,7 @@ class SignatureOut(Schema):
         return str(signature.signer.name)
 
 
-class VersionOut(Schema):
+class ContractVersionOut(Schema):
     number: int
     state: str
     hash: str
@@ -69,14 +68,14 @@ class VersionOut(Schema):
     terms: dict[str, Any] = Field(..., description="Hash = sha256(canonical JSON of terms + prev_hash).")
     created_at: datetime
     signed_at: datetime | None
-    signatures: list[SignatureOut]
+    signatures: list[ContractSignatureOut]
 
     @staticmethod
     def resolve_signatures(version: Any) -> list[Any]:
         return list(version.signatures.all())
 
 
-class TargetOut(Schema):
+class ContractTargetOut(Schema):
     key: str
     metric: Metric
     threshold: int
@@ -86,7 +85,7 @@ class TargetOut(Schema):
     measured: int = Field(..., description="Measured now from platform data.")
 
 
-class MilestoneOut(Schema):
+class ContractMilestoneOut(Schema):
     key: str
     title: str
     due_on: date
@@ -96,7 +95,7 @@ class MilestoneOut(Schema):
     evidence: str
 
 
-class BetOnOut(Schema):
+class ContractBetOnOut(Schema):
     key: str
     target: str
     by: datetime
@@ -125,17 +124,17 @@ class ContractOut(Schema):
     state: ContractState
     call_id: int | None
     signed_at: datetime | None = Field(..., description="When every party first signed.")
-    parties: list[PartyOut]
+    parties: list[ContractPartyOut]
     full: bool = Field(..., description="False: the public view (parties and that it is signed, no terms).")
-    in_force: VersionOut | None = Field(None, description="The terms in force (parties only).")
-    awaiting: VersionOut | None = Field(None, description="The version awaiting signatures (parties only).")
-    targets: list[TargetOut] | None = None
-    milestones: list[MilestoneOut] | None = None
-    bet_ons: list[BetOnOut] | None = None
+    in_force: ContractVersionOut | None = Field(None, description="The terms in force (parties only).")
+    awaiting: ContractVersionOut | None = Field(None, description="The version awaiting signatures (parties only).")
+    targets: list[ContractTargetOut] | None = None
+    milestones: list[ContractMilestoneOut] | None = None
+    bet_ons: list[ContractBetOnOut] | None = None
     chain_valid: bool | None = None
 
 
-class PartyIn(Input):
+class ContractPartyIn(Input):
     key: Key
     role: Short
     organisation_id: Id | None = None
@@ -143,17 +142,17 @@ class PartyIn(Input):
     contributions: LongText = ""
 
 
-class TargetIn(Input):
+class ContractTargetIn(Input):
     key: Key
     metric: Metric
     threshold: int = Field(..., ge=1, le=10**15)
-    from_: AwareDatetime = Field(..., alias="from")
-    until: AwareDatetime
+    from_: Instant = Field(..., alias="from")
+    until: Instant
     currency: Currency | None = Field(None, description="For revenue.")
     party: Key | None = Field(None, description="For rating: the rated party's key.")
 
 
-class MilestoneIn(Input):
+class ContractMilestoneIn(Input):
     key: Key
     title: Short
     due: date
@@ -161,10 +160,10 @@ class MilestoneIn(Input):
     currency: Currency | None = None
 
 
-class BetOnIn(Input):
+class ContractBetOnIn(Input):
     key: Key
     target: Key
-    by: AwareDatetime
+    by: Instant
     if_met: Clause
     otherwise: Clause
 
@@ -173,37 +172,37 @@ class ContractIn(Input):
     venture_id: Id = Field(..., description="A venture you own or administer; it is one of the parties.")
     title: Short
     text: Annotated[str, Field(max_length=50_000, pattern=NO_NUL)] = ""
-    parties: list[PartyIn] = Field(..., min_length=2, max_length=20)
-    targets: list[TargetIn] = Field(default_factory=list, max_length=50)
-    milestones: list[MilestoneIn] = Field(default_factory=list, max_length=50)
-    bet_ons: list[BetOnIn] = Field(default_factory=list, max_length=50)
+    parties: list[ContractPartyIn] = Field(..., min_length=2, max_length=20)
+    targets: list[ContractTargetIn] = Field(default_factory=list, max_length=50)
+    milestones: list[ContractMilestoneIn] = Field(default_factory=list, max_length=50)
+    bet_ons: list[ContractBetOnIn] = Field(default_factory=list, max_length=50)
     rule_version_id: Id | None = Field(None, description="The venture's value-sharing rule version (ledger).")
 
 
-class SignIn(Input):
+class ContractSignIn(Input):
     password: Annotated[str, Field(min_length=1, max_length=200)] = Field(..., description="Your password, again.")
     version_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         ..., description="The hash of the version you read and sign.")
     party_id: Id | None = Field(None, description="Which party you sign for, when you sign for more than one.")
 
 
-class AmendmentIn(Input):
+class ContractAmendmentIn(Input):
     reason: Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
     text: Annotated[str, Field(max_length=50_000, pattern=NO_NUL)] | None = None
     contributions: dict[Key, LongText] | None = None
-    targets: list[TargetIn] | None = Field(None, max_length=50)
-    milestones: list[MilestoneIn] | None = Field(None, max_length=50)
-    bet_ons: list[BetOnIn] | None = Field(None, max_length=50)
+    targets: list[ContractTargetIn] | None = Field(None, max_length=50)
+    milestones: list[ContractMilestoneIn] | None = Field(None, max_length=50)
+    bet_ons: list[ContractBetOnIn] | None = Field(None, max_length=50)
     rule_version_id: Id | None = None
     unbind_rule: bool = False
 
 
-class MilestoneDoneIn(Input):
+class ContractMilestoneDoneIn(Input):
     done_on: date
     evidence: Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
 
 
-class EventOut(Schema):
+class ContractEventOut(Schema):
     kind: str
     created_at: datetime
     data: dict[str, Any]
@@ -288,7 +287,7 @@ def contract_get(request: HttpRequest, contract_id: Id) -> Any:
 
 @router.post("/contracts/{contract_id}/sign", response={200: ContractOut, **responses(403, 404, 409, 422, 429)},
              auth=requires("contracts:write"), summary="Sign a contract")
-def contract_sign(request: HttpRequest, contract_id: Id, body: SignIn) -> Any:
+def contract_sign(request: HttpRequest, contract_id: Id, body: ContractSignIn) -> Any:
     """Sign the version awaiting signatures with your password (re-authentication), for a party you are or own or
     administer. `version_hash` is the hash you read: if the terms changed meanwhile, 409. Five wrong passwords in
     15 minutes: 429."""
@@ -304,9 +303,9 @@ def contract_sign(request: HttpRequest, contract_id: Id, body: SignIn) -> Any:
     return _out(selectors.contract_get(viewer=who, contract_id=contract_id), who)
 
 
-@router.post("/contracts/{contract_id}/amendments", response={201: VersionOut, **responses(403, 404, 409, 422)},
+@router.post("/contracts/{contract_id}/amendments", response={201: ContractVersionOut, **responses(403, 404, 409, 422)},
              auth=requires("contracts:write"), summary="Propose an amendment")
-def contract_amend(request: HttpRequest, contract_id: Id, body: AmendmentIn) -> Any:
+def contract_amend(request: HttpRequest, contract_id: Id, body: ContractAmendmentIn) -> Any:
     """New terms (what you omit is kept; the parties stay) as a new version chained to the last. Every party signs
     it again; until then the terms in force stay."""
     who = caller(request)
@@ -318,7 +317,7 @@ def contract_amend(request: HttpRequest, contract_id: Id, body: AmendmentIn) -> 
     return Status(201, _version(version))
 
 
-@router.get("/contracts/{contract_id}/versions", response={200: list[VersionOut], **responses(404)},
+@router.get("/contracts/{contract_id}/versions", response={200: list[ContractVersionOut], **responses(404)},
             auth=requires("contracts:read"), summary="A contract's versions")
 def contract_versions(request: HttpRequest, contract_id: Id) -> Any:
     """Every version with its terms, hashes and signatures, oldest first (parties and operators)."""
@@ -329,7 +328,7 @@ def contract_versions(request: HttpRequest, contract_id: Id) -> Any:
     return selectors.versions_of(contract=contract)
 
 
-@router.get("/contracts/{contract_id}/timeline", response={200: list[EventOut], **responses(404)},
+@router.get("/contracts/{contract_id}/timeline", response={200: list[ContractEventOut], **responses(404)},
             auth=optional("contracts:read"), summary="A contract's timeline")
 @paginate(CursorPage)
 def contract_timeline(request: HttpRequest, contract_id: Id) -> Any:
@@ -338,10 +337,10 @@ def contract_timeline(request: HttpRequest, contract_id: Id) -> Any:
     return selectors.timeline_of(contract=selectors.contract_get(viewer=who, contract_id=contract_id), viewer=who)
 
 
-@router.post("/contracts/{contract_id}/milestones/{key}", response={200: MilestoneOut, **responses(403, 404, 409,
-                                                                                                  422)},
+@router.post("/contracts/{contract_id}/milestones/{key}",
+             response={200: ContractMilestoneOut, **responses(403, 404, 409, 422)},
              auth=requires("contracts:write"), summary="Record a milestone as met")
-def milestone_record(request: HttpRequest, contract_id: Id, key: Key, body: MilestoneDoneIn) -> Any:
+def milestone_record(request: HttpRequest, contract_id: Id, key: Key, body: ContractMilestoneDoneIn) -> Any:
     """A party's signer records when a milestone of the terms in force was met, with evidence."""
     who = caller(request)
     contract = selectors.contract_get(viewer=who, contract_id=contract_id)
@@ -350,7 +349,7 @@ def milestone_record(request: HttpRequest, contract_id: Id, key: Key, body: Mile
 
 
 @router.post("/contracts/{contract_id}/bet-ons/{key}/evaluate",
-             response={200: BetOnOut, **responses(403, 404, 409, 422)}, auth=requires("contracts:write"),
+             response={200: ContractBetOnOut, **responses(403, 404, 409, 422)}, auth=requires("contracts:write"),
              summary="Decide a bet-on clause")
 def bet_on_evaluate(request: HttpRequest, contract_id: Id, key: Key) -> Any:
     """Measure the clause's target from platform data: met → decided as met at once; missed only once its date has

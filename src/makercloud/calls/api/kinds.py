@@ -141,6 +141,8 @@ def support_add(request: HttpRequest, call_id: Id) -> Any:
             summary="An idea's discussion")
 @paginate(CursorPage)
 def comments_list(request: HttpRequest, call_id: Id) -> Any:
+    """The discussion of an idea among its author, supporters, proposers and the owner's managers, oldest first.
+    Public for a public idea."""
     return selectors.comments_of(call=engine_selectors.call_get(viewer=viewer(request), call_id=call_id))
 
 
@@ -186,6 +188,8 @@ def supplier_rate(request: HttpRequest, call_id: Id, body: RatingIn) -> Any:
 @router.get("/calls/{call_id}/tranches", response={200: list[TrancheOut], **responses(403)},
             auth=requires("calls:read"), summary="A funding round's tranches")
 def tranches_list(request: HttpRequest, call_id: Id) -> Any:
+    """A funding round's tranches in order: milestone, amount, whether it was reported met and released. The
+    owner's managers, the investor's members and operators."""
     call = engine_selectors.call_get(viewer=caller(request), call_id=call_id)
     return list(selectors.tranches_of(viewer=caller(request), call=call))
 
@@ -193,6 +197,8 @@ def tranches_list(request: HttpRequest, call_id: Id) -> Any:
 @router.post("/tranches/{tranche_id}/report", response={200: TrancheOut, **responses(409)},
              auth=requires("calls:write"), summary="Report a milestone met")
 def tranche_report(request: HttpRequest, tranche_id: Id, body: EvidenceIn) -> Any:
+    """The venture reports the tranche's milestone met, with evidence; the investor then releases it. Tranches are
+    reported in order (409 otherwise)."""
     tranche = selectors.tranche_get(viewer=caller(request), tranche_id=tranche_id)
     return services.tranche_report(actor=caller(request), tranche=tranche, evidence=body.evidence)
 

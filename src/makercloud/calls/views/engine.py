@@ -186,6 +186,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     all_responses: list[Response] = []
     if manager and (not call.sealed or call.responses_opened):
         all_responses = list(selectors.responses_of_call(viewer=viewer, call=call))
+    contract = getattr(call, "contract_drawn", None)
     context = {
         "call": call,
         "manager": manager,
@@ -202,6 +203,8 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
         "question_form": TextForm(),
         "owner_picks": services.owner_picks(call),
         "ResponseState": ResponseState,
+        # the contract drawn up from the award: its page shows the public its signed existence, parties their terms
+        "contract": contract if contract is not None and (contract.ever_signed or manager) else None,
     }
     return render(request, "calls/engine/detail.html", context)
 

@@ -44,6 +44,9 @@ def test_a_sourcing_award_after_a_heard_complaint_ends_in_a_signed_supply_contra
     assert "2000 units at 9000 CNY" in terms["text"] and terms["source"]["call_id"] == call.pk
     assert terms["milestones"][0]["amount"] == 2000 * 9000
     assert services.contract_create_from_award(call=call, response=call.winner, actor=maker) == contract  # once
+    link = f'href="/contracts/{contract.pk}/"'
+    assert link in client_for(maker).get(f"/calls/{call.pk}/").content.decode()  # the owner finds it from the call
+    assert link not in client_for(beta).get(f"/calls/{call.pk}/").content.decode()  # not before it is signed
 
     for person in (maker, alpha):
         page = client_for(person).get(f"/contracts/{contract.pk}/")
@@ -53,6 +56,7 @@ def test_a_sourcing_award_after_a_heard_complaint_ends_in_a_signed_supply_contra
         contract.refresh_from_db()
     assert contract.state == ContractState.SIGNED and contract.current is not None
     assert client_for(beta).get(f"/api/v1/contracts/{contract.pk}").json()["full"] is False  # the loser: public
+    assert link in client_for(beta).get(f"/calls/{call.pk}/").content.decode()  # signed: on the call's page
 
 
 def test_a_roles_committed_target_becomes_a_target_with_a_bet_on_clause(

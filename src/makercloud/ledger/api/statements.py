@@ -404,6 +404,8 @@ def plan_put(request: HttpRequest, venture_id: Id, period: PeriodText, body: Pla
 @router.delete("/ventures/{venture_id}/statement-plans/{period}", response={204: None},
                auth=requires("ventures:write"), summary="Withdraw a venture's plan for a period")
 def plan_delete(request: HttpRequest, venture_id: Id, period: PeriodText) -> Any:
+    """Withdraw the plan the venture set for that period; its statement then shows no plan against actual. The
+    venture's owners and admins only."""
     venture, parsed = _venture_and_period(venture_id, period)
     services.statement_plan_delete(actor=caller(request), venture=venture, period=parsed)
     return Status(204, None)

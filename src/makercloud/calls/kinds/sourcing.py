@@ -28,6 +28,8 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db.models import Avg
 from django.utils.translation import gettext as _
@@ -42,52 +44,34 @@ CRITERIA = ("price", "delivery", "quality", "rating")
 DEFAULT_WEIGHTS = {"price": 50, "delivery": 20, "quality": 15, "rating": 15}
 DEFAULT_UNRATED = 3
 SIX = Decimal("0.000001")
-MAGIC = b"MCSB1"  # makercloud sealed bid, version 1
-NONCE, TAG = 16, 32
+MAGIC = b"MCSB2"  # makercloud sealed bid, version 2 (AES-256-GCM)
+NONCE, TAG = 12, 16
 
 
 # Sealing ---------------------------------------------------------------------------------------------------------
-# Encrypt-then-MAC from the standard library: an HMAC-SHA256 keystream (counter mode) and an HMAC-SHA256 tag over
-# the version, nonce and ciphertext. Both keys are derived from SECRET_KEY and the call's id, so a bid sealed for one
-# call cannot be opened as another's and nothing but this module (called by the close step) can read it.
+# AES-256-GCM (the `cryptography` library): the key is derived from SECRET_KEY and the call's id, and the call's id is
+# authenticated with the bid, so a bid sealed for one call cannot be opened as another's and nothing but this module
+# (called by the close step) can read it.
 
 
-def _keys(call_id: int) -> tuple[bytes, bytes]:
-    root = hmac.new(settings.SECRET_KEY.encode(), f"makercloud.calls.sealed-bid.v1:{call_id}".encode(),
+def _key(call_id: int) -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), f"makercloud.calls.sealed-bid.v2:{call_id}".encode(),
                     hashlib.sha256).digest()
-    return (hmac.new(root, b"encrypt", hashlib.sha256).digest(), hmac.new(root, b"authenticate",
-                                                                           hashlib.sha256).digest())
-
-
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (length + 31) // 32
-    return b"".join(hmac.new(key, nonce + i.to_bytes(8, "big"), hashlib.sha256).digest()
-                    for i in range(blocks))[:length]
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
 
 
 def seal_bytes(call_id: int, plaintext: bytes) -> bytes:
-    encrypt, authenticate = _keys(call_id)
     nonce = secrets.token_bytes(NONCE)
-    ciphertext = _xor(plaintext, _keystream(encrypt, nonce, len(plaintext)))
-    tag = hmac.new(authenticate, MAGIC + nonce + ciphertext, hashlib.sha256).digest()
-    return MAGIC + nonce + tag + ciphertext
+    return MAGIC + nonce + AESGCM(_key(call_id)).encrypt(nonce, plaintext, MAGIC + str(call_id).encode())
 
 
 def open_bytes(call_id: int, sealed: bytes) -> bytes:
-    encrypt, authenticate = _keys(call_id)
     if not sealed.startswith(MAGIC) or len(sealed) < len(MAGIC) + NONCE + TAG:
         raise SealedBidUnreadable(detail=_("The sealed bid is damaged."))
-    nonce = sealed[len(MAGIC):len(MAGIC) + NONCE]
-    tag = sealed[len(MAGIC) + NONCE:len(MAGIC) + NONCE + TAG]
-    ciphertext = sealed[len(MAGIC) + NONCE + TAG:]
-    expected = hmac.new(authenticate, MAGIC + nonce + ciphertext, hashlib.sha256).digest()
-    if not hmac.compare_digest(tag, expected):
-        raise SealedBidUnreadable(detail=_("The sealed bid does not open with this call's key."))
-    return _xor(ciphertext, _keystream(encrypt, nonce, len(ciphertext)))
+    nonce, ciphertext = sealed[len(MAGIC):len(MAGIC) + NONCE], sealed[len(MAGIC) + NONCE:]
+    try:
+        return AESGCM(_key(call_id)).decrypt(nonce, ciphertext, MAGIC + str(call_id).encode())
+    except InvalidTag:
+        raise SealedBidUnreadable(detail=_("The sealed bid does not open with this call's key.")) from None
 
 
 # The formula -----------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ originals — and the unique `Settlement.event_id` keeps one row. A different am
 event id is a conflict.
 """
 
-import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -43,14 +42,8 @@ PARTY_PURPOSE = {
 }
 
 
-_NS_SHA1 = hashlib.sha1(SETTLEMENT_NS.bytes, usedforsecurity=False)
-
-
 def transfer_id(event_id: str, index: int) -> uuid.UUID:
-    """uuid5(SETTLEMENT_NS, "<event id>/<index>"), the namespace hashed once (same value as `uuid.uuid5`)."""
-    digest = _NS_SHA1.copy()
-    digest.update(f"{event_id}/{index}".encode())
-    return uuid.UUID(bytes=digest.digest()[:16], version=5)
+    return uuid.uuid5(SETTLEMENT_NS, f"{event_id}/{index}")
 
 
 class Accounts:
@@ -155,17 +148,10 @@ class _Plan:
         self.specs = specs
 
 
-# Settlement's fields in their order: `_plan_sale` builds the rows positionally (Django's fast path, as when it loads
-# rows), and `_Version` checks this order once per call.
-SETTLEMENT_FIELDS = ("id", "event_id", "venture_id", "kind", "revenue_class", "amount", "currency", "rule_version_id",
-                     "refund_of_id", "occurred_at", "seed", "shares", "context", "batch", "created_at", "created_by_id")
-
-
 class _Version:
     """A rule version in force, prepared once per call: its parsed text, its sets as they are now, and a cache of
     allocations — an allocation depends only on the amount, the kind and the seed modulo each count of lines or
-    members that a tie-break rotates over, so equal prices share one computation. The paid shares of an allocation
-    are kept with their accounts and the constant part of their transfers' metadata (`lines`)."""
+    members that a tie-break rotates over, so equal prices share one computation."""
 
     def __init__(self, version: RuleVersion) -> None:
         self.version = version
@@ -174,41 +160,13 @@ class _Version:
         self.members = selectors.context_from(self.sets, seed=0, require_members=True).sets
         self.moduli = sorted(_moduli(self.parsed, self.members))
         self.cache: dict[tuple[Any, ...], list[Share]] = {}
-        self.lines_cache: dict[tuple[Any, ...], tuple[Account, list[tuple[Share, Account, dict[str, Any]]]]] = {}
-        if tuple(f.attname for f in Settlement._meta.concrete_fields) != SETTLEMENT_FIELDS:
-            raise RuntimeError("Settlement's fields changed: update SETTLEMENT_FIELDS and _plan_sale.")
-        self.meta = {"rule_version_id": version.pk, "rule_id": version.rule_id, "rule_version": version.number,
-                     "rule_hash": version.content_hash}
-
-    def _key(self, amount: Money, kind: str, seed: int) -> tuple[Any, ...]:
-        return (amount.minor, amount.currency, kind, *(seed % n for n in self.moduli))
 
     def shares(self, amount: Money, kind: str, seed: int) -> list[Share]:
-        key = self._key(amount, kind, seed)
+        key = (amount.minor, amount.currency, kind, *(seed % n for n in self.moduli))
         found = self.cache.get(key)
         if found is None:
             context = Context(sets=self.members, seed=seed, require_members=True)
             found = self.cache[key] = allocate(self.parsed, amount, kind=kind, context=context).shares
-        return found
-
-    def lines(self, event: RevenueEvent, seed: int, accounts: Accounts
-              ) -> tuple[Account, list[tuple[Share, Account, dict[str, Any]]]]:
-        """The clearing account and, for each share paid (more than zero), its account and metadata without the
-        event id — the same for every event of this venture, amount, kind and seed residues."""
-        key = (event.venture.pk, *self._key(event.amount, event.kind, seed))
-        found = self.lines_cache.get(key)
-        if found is None:
-            currency = event.amount.currency
-            clearing = accounts.clearing(currency)
-            rows = []
-            for share in self.shares(event.amount, event.kind, seed):
-                if share.minor <= 0:
-                    continue
-                account = accounts.party(party=share.party, member=share.member, venture=event.venture,
-                                         currency=currency)
-                rows.append((share, account, {**self.meta, "line": share.line, "party": share.party,
-                                              "member": share.member}))
-            found = self.lines_cache[key] = (clearing, rows)
         return found
 
 
@@ -232,28 +190,31 @@ def _moduli(parsed: Any, members: Any) -> set[int]:
 
 
 def _plan_sale(event: RevenueEvent, prepared: _Version, accounts: Accounts, actor: User | None) -> _Plan:
-    event_id, kind, venture = event.event_id, event.kind, event.venture
-    seed = seed_of(event_id)
+    seed = seed_of(event.event_id)
     version = prepared.version
-    clearing, rows = prepared.lines(event, seed, accounts)
+    currency = event.amount.currency
+    clearing = accounts.clearing(currency)
     shares: list[dict[str, Any]] = []
     specs: list[TransferSpec] = []
-    for index, (share, account, meta) in enumerate(rows):
-        tid = transfer_id(event_id, index)
-        shares.append({"index": index, "line": share.line, "party": share.party, "member": share.member,
-                       "label": share.label, "account_id": account.pk, "minor": share.minor,
-                       "transfer_id": str(tid)})
+    for share in prepared.shares(event.amount, event.kind, seed):
+        if share.minor <= 0:
+            continue
+        account = accounts.party(party=share.party, member=share.member, venture=event.venture, currency=currency)
+        tid = transfer_id(event.event_id, len(shares))
+        entry = {"index": len(shares), "line": share.line, "party": share.party, "member": share.member,
+                 "label": share.label, "account_id": account.pk, "minor": share.minor, "transfer_id": str(tid)}
+        shares.append(entry)
         specs.append(TransferSpec(
-            id=tid, debit_account=clearing, credit_account=account, amount=share.minor, code=kind,
-            venture=venture, reference=event_id, metadata={**meta, "event_id": event_id},
+            id=tid, debit_account=clearing, credit_account=account, amount=share.minor, code=event.kind,
+            venture=event.venture, reference=event.event_id, metadata=_metadata(version, entry, event.event_id),
         ))
-    # Positional, in the order of SETTLEMENT_FIELDS.
     settlement = Settlement(
-        None, event_id, venture.pk, kind, event.revenue_class, event.amount.minor, event.amount.currency, version.pk,
-        None, event.occurred_at, str(seed), shares, prepared.sets, uuid.uuid5(SETTLEMENT_NS, event_id), None,
-        actor.pk if actor else None,
+        event_id=event.event_id, venture_id=event.venture.pk, kind=event.kind, revenue_class=event.revenue_class,
+        amount=event.amount.minor, currency=currency, rule_version_id=version.pk, occurred_at=event.occurred_at,
+        seed=str(seed), shares=shares, context=prepared.sets, created_by_id=actor.pk if actor else None,
+        batch=uuid.uuid5(SETTLEMENT_NS, event.event_id),
     )
-    settlement.venture, settlement.rule_version = venture, version  # cached, not looked up again
+    settlement.venture, settlement.rule_version = event.venture, version  # cached, not looked up again
     return _Plan(settlement, specs)
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 - a throwaway bench
+from scratch import scratch_database
 
 
 def main() -> None:
@@ -33,21 +33,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of the last round")
     args = parser.parse_args()
 
-    import psycopg
-
-    name = f"makercloud_bench_calls_sourcing_{os.getpid()}"
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=f"{args.server}/{name}", MAKERCLOUD_SECRET_KEY=SECRET_KEY,
-                      DJANGO_SETTINGS_MODULE="makercloud.config.settings.default")
-    try:
+    with scratch_database(args.server, bench="calls_sourcing"):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def run(args: argparse.Namespace) -> None:

@@ -10,13 +10,12 @@ Runs in a scratch database (created and dropped). Prints numbers and exits non-z
 """
 
 import argparse
-import os
 import queue
 import sys
 import threading
 import time
 
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 - a throwaway bench
+from scratch import scratch_database
 
 
 def main() -> None:
@@ -27,21 +26,8 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     args = parser.parse_args()
 
-    import psycopg
-
-    name = f"makercloud_bench_idea_supports_{os.getpid()}"
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=f"{args.server}/{name}", MAKERCLOUD_SECRET_KEY=SECRET_KEY,
-                      DJANGO_SETTINGS_MODULE="makercloud.config.settings.default")
-    try:
+    with scratch_database(args.server, bench="idea_supports"):
         ok = run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     sys.exit(0 if ok else 1)
 
 

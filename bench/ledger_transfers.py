@@ -18,7 +18,8 @@ import sys
 import time
 import uuid
 
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 - a throwaway bench
+from scratch import scratch_database
+
 PARTIES = ("platform_revenue", "venture_operating", "supplier_payable", "co_creator_earnings", "investor_returns")
 WEIGHTS = (10, 60, 20, 5, 5)
 
@@ -33,22 +34,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of transfers_create")
     args = parser.parse_args()
 
-    import psycopg
-
-    name = f"makercloud_bench_ledger_{os.getpid()}"
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=f"{args.server}/{name}", MAKERCLOUD_SECRET_KEY=SECRET_KEY,
-                      DJANGO_SETTINGS_MODULE="makercloud.config.settings.default")
-    try:
+    with scratch_database(args.server, bench="ledger", keep=args.keep):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def run(args: argparse.Namespace) -> None:

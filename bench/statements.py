@@ -25,7 +25,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 - a throwaway bench
+from scratch import scratch_database
+
 SHARES = (("platform_revenue", 50), ("supplier_payable", 300), ("co_creator_earnings", 100))  # per mille
 
 
@@ -39,27 +40,8 @@ def main() -> None:
     parser.add_argument("--database", help="time again on a database kept by an earlier run (--keep)")
     args = parser.parse_args()
 
-    import psycopg
-
-    name = args.database or f"makercloud_bench_statements_{os.getpid()}"
-    if args.database:
-        args.keep = True
-    else:
-        with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DATABASE_URL=f"{args.server}/{name}", MAKERCLOUD_SECRET_KEY=SECRET_KEY,
-                      DJANGO_SETTINGS_MODULE="makercloud.config.settings.default")
-    try:
+    with scratch_database(args.server, bench="statements", keep=args.keep, existing=args.database):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        else:
-            print(f"kept the database {name}")
 
 
 def _timed(label: str, repeat: int, work: "object") -> float:

@@ -13,23 +13,11 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from makercloud.devices.ingest import EventRow, TelemetryRow
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    device_id: str
-    ts: datetime
-    name: str
-    data: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One telemetry value."""
-
-    device_id: str
-    ts: datetime
-    name: str
-    value: Any
+# What the gateway stores is what it tells: a device event and one telemetry value, as ingest writes them.
+Event = EventRow
+Reading = TelemetryRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,8 +141,8 @@ def _facts_publish(batch: _Batch, *, presence: dict[str, bool], unmatched: set[s
         return
     signals.facts_publish(
         signals.DeviceFacts(
-            events=[signals.Event(e.device_id, e.ts, e.name, e.data) for e in batch.events],
-            readings=[signals.Reading(t.device_id, t.ts, t.name, t.value) for t in batch.telemetry],
+            events=batch.events,
+            readings=batch.telemetry,
             reported={d: t.reported for d, t in batch.twins.items() if t.reported},
             presence=presence,
             completions=[

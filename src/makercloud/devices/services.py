@@ -150,6 +150,21 @@ def _broker_hash(secret: str) -> str:
     return broker_password_hash(secret)
 
 
+def _access_changed(device_id: str, *, reason: str) -> None:
+    """After commit: tell the brokers and gateways that this device's standing or secret changed, so that its live
+    MQTT session ends now (it must log in again) and no gateway goes on with what it cached about it."""
+    from makercloud.gateway.auth import access_topic
+
+    def announce() -> None:
+        try:
+            mqtt.publish(access_topic(device_id), {"reason": reason}, qos=1)
+        except mqtt.MQTTUnavailable:
+            # The broker is down, so the device is not connected to it either; it logs in afresh when it is back.
+            logger.info("could not announce %s of device %s: the MQTT broker is unavailable", reason, device_id)
+
+    transaction.on_commit(announce)
+
+
 def mqtt_endpoint() -> dict[str, Any]:
     """Where devices connect: the configured broker (the embedded one unless MAKERCLOUD_MQTT_URL says otherwise)."""
     address = mqtt.broker_address()
@@ -178,24 +193,26 @@ def device_provision(
 
 @transaction.atomic
 def device_rotate_secret(*, actor: User, device: Device) -> str:
-    """A new secret for the device; the old one stops working at its next connection."""
+    """A new secret for the device; the old one stops working at once (a session opened with it is ended)."""
     accounts_selectors.ensure_can_manage(person=actor, organisation=device.organisation)
     secret = secrets.token_urlsafe(32)
     device.secret_hash, device.broker_hash = _sha256(secret), _broker_hash(secret)
     device.save(update_fields=["secret_hash", "broker_hash"])
     record_event(actor=actor, subject=device, kind="device.secret_rotated", organisation=device.organisation)
+    _access_changed(device.pk, reason="secret-rotated")
     return secret
 
 
 @transaction.atomic
 def device_set_enabled(*, actor: User, device: Device, enabled: bool) -> Device:
-    """Disable (the broker refuses it, actions are refused) or re-enable a device."""
+    """Disable (its live MQTT session ends, the broker refuses it, actions are refused) or re-enable a device."""
     accounts_selectors.ensure_can_manage(person=actor, organisation=device.organisation)
     if device.enabled != enabled:
         device.enabled = enabled
         device.save(update_fields=["enabled"])
         record_event(actor=actor, subject=device, kind="device.enabled" if enabled else "device.disabled",
                      organisation=device.organisation)
+        _access_changed(device.pk, reason="enabled" if enabled else "disabled")
     return device
 
 

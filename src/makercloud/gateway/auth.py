@@ -7,6 +7,10 @@
 A device logs in with client id = username = its id and password = its secret. It may publish only
 `devices/{id}/telemetry`, `/reported`, `/events/{event}` and `/actions/reply`, and subscribe only to
 `devices/{id}/desired` and `/actions/invoke`. The platform's service account may do everything under `devices/`.
+
+When a device is disabled or given a new secret, the platform publishes `devices/{id}/access` (a topic only the
+service account may use). Every broker wiring ends the device's live session on it, and the gateway forgets what
+it cached about the device; the device then has to log in again, which `authenticate` decides.
 """
 
 import base64
@@ -42,6 +46,8 @@ SERVICE = Principal(device_id=None)
 
 DEVICE_PUBLISHES = ("telemetry", "reported", "actions/reply")
 DEVICE_SUBSCRIBES = ("desired", "actions/invoke")
+ACCESS = "access"  # devices/{id}/access: the platform says a device's standing or credentials changed
+ACCESS_FILTER = f"devices/+/{ACCESS}"
 
 
 def secret_hash(secret: str) -> str:
@@ -85,6 +91,19 @@ def principal_for(username: str | None) -> Principal | None:
     if not username:
         return None
     return SERVICE if username == mqtt.SERVICE_USERNAME else Principal(device_id=username)
+
+
+def access_topic(device_id: str) -> str:
+    """Where the platform announces that a device was disabled, enabled or given a new secret."""
+    return f"devices/{device_id}/{ACCESS}"
+
+
+def access_device(topic: str) -> str | None:
+    """The device an access announcement is about, or None if the topic is not one."""
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == "devices" and parts[2] == ACCESS and is_device_id(parts[1]):
+        return parts[1]
+    return None
 
 
 def is_device_id(value: str) -> bool:

@@ -8,6 +8,11 @@ payload) in a `DeliveryBatch` row, in the same transaction, so a redelivered mes
 database is acknowledged and not written again. (The one case this cannot tell apart: a message with the same
 packet id and byte-identical topic and payload as the previous holder of that packet id, lost in the crash window.)
 
+Access changes. The platform announces on `devices/{id}/access` (not shared: every gateway hears it) that a device
+was disabled, enabled or given a new secret. The gateway forgets what it cached about the device, so its next
+message is judged on the database's word (a disabled device's is rejected and counted), and, when it keeps
+Mosquitto's files, rewrites them at once and has the broker reload them, which ends the device's live session.
+
 Everything else is counted, never raised: each rejection lands, per device and reason, in `Rejection` (the
 device's owner sees them) and in the counters (`GatewayStats`, GET /gateway/stats, and a log line).
 """
@@ -33,7 +38,7 @@ from django.utils import timezone
 from makercloud.core import mqtt
 from makercloud.devices import ingest, signals
 from makercloud.devices.models import Device, DeviceModel
-from makercloud.gateway import validation
+from makercloud.gateway import auth, validation
 from makercloud.gateway.models import DeliveryBatch, RejectionReason
 from makercloud.gateway.presence import presence_drain
 from makercloud.gateway.services import rejections_record, stats_save
@@ -194,6 +199,8 @@ class Gateway:
         self._client: Any = None
         self._batches_since_prune = 0
         self._pending: dict[int, bytes] = {}  # packet id -> digest, validated but not yet committed
+        self._access_lock = threading.Lock()
+        self._access_changed: set[str] = set()  # devices announced on devices/{id}/access, not yet looked up again
 
     # MQTT ------------------------------------------------------------------------------------------------------
 
@@ -230,7 +237,7 @@ class Gateway:
             return
         self.connected = True
         prefix = f"$share/{SHARE_GROUP}/" if self.options.shared else ""
-        client.subscribe([(prefix + topic, 1) for topic in TOPICS])
+        client.subscribe([(prefix + topic, 1) for topic in TOPICS] + [(auth.ACCESS_FILTER, 1)])
         logger.info("gateway %s connected (session present: %s)", self.options.client_id, flags.session_present)
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -238,6 +245,15 @@ class Gateway:
         logger.warning("gateway %s lost the broker (%s); reconnecting", self.options.client_id, reason)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        device_id = auth.access_device(message.topic)
+        if device_id is not None:
+            # Noted before any later message is queued, so those are judged afresh. Acknowledged at once: if this
+            # note is lost in a crash, the restarted gateway has no cache and rewrites Mosquitto's files anyway.
+            with self._access_lock:
+                self._access_changed.add(device_id)
+            if message.qos:
+                client.ack(message.mid, message.qos)
+            return
         self.inbox.put(Message(message.topic, message.payload, message.mid, message.qos, message.dup, time.time()))
 
     # Main loop -------------------------------------------------------------------------------------------------
@@ -255,7 +271,9 @@ class Gateway:
         last_stats = last_sweep = last_files = time.monotonic()
         try:
             while not stop.is_set() and writer.is_alive():
-                prepared = self._validate(self._collect(stop))
+                messages = self._collect(stop)
+                self._access_refresh()
+                prepared = self._validate(messages)
                 while prepared is not None and writer.is_alive():
                     try:
                         handoff.put(prepared, timeout=1)
@@ -295,6 +313,7 @@ class Gateway:
 
     def _handle(self, messages: list[Message]) -> None:
         """Validate and commit one batch in this thread."""
+        self._access_refresh()
         prepared = self._validate(messages)
         if prepared is not None:
             self._commit(prepared)
@@ -606,6 +625,19 @@ class Gateway:
                 self._devices[device_id] = (device, now + (DEVICE_TTL if device else MISSING_TTL))
         if len(self._devices) > 200_000:
             self._devices = {k: v for k, v in self._devices.items() if v[1] >= now}
+
+    def _access_refresh(self) -> None:
+        """Forget the devices whose access changed (looked up again with their next message); for Mosquitto,
+        rewrite its files now and have it reload them, which ends the sessions of the devices no longer let in."""
+        with self._access_lock:
+            changed, self._access_changed = self._access_changed, set()
+        if not changed:
+            return
+        for device_id in changed:
+            self._devices.pop(device_id, None)
+        self.counters["access_changes"] += len(changed)
+        if self.options.mosquitto_dir:
+            self._sync_mosquitto()
 
     def _model(self, model_id: int) -> ModelValidator:
         model = self._models.get(model_id)

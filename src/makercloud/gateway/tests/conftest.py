@@ -113,7 +113,14 @@ class Broker:
         log = (self.directory / "log").open("ab")
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.directory / "mosquitto.conf")], stdout=log,
                                         stderr=subprocess.STDOUT)
+        self.pid_file.write_text(f"{self.process.pid}\n")
         wait_listening(self.port)
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the broker's pid is, for `makercloud gateway --mosquitto-pid` (Mosquitto only)."""
+        assert self.directory is not None
+        return self.directory / "pid"
 
     def reload(self) -> None:
         """Rewrite Mosquitto's password and ACL files from the database and make it read them."""
@@ -141,6 +148,7 @@ def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
         process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         wait_listening(port)
         broker = Broker(port=port, url=f"mqtt://127.0.0.1:{port}", directory=directory, process=process)
+        broker.pid_file.write_text(f"{process.pid}\n")
         started.append(broker)
         return broker
 

@@ -100,6 +100,39 @@ def _database(url: str | None) -> dict[str, Any]:
 
 
 DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
+
+
+def env_flag(name: str, *, default: bool) -> bool:
+    """A yes/no setting from the environment: 1/true/yes/on or 0/false/no/off; unset or empty: `default`."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _caches(url: str) -> dict[str, Any]:
+    """Django's cache (the API's rate-limit windows): per process unless MAKERCLOUD_CACHE_URL names a Redis that
+    every process shares."""
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "makercloud"}}
+    if urlsplit(url).scheme in {"redis", "rediss", "unix"}:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": os.environ.get("MAKERCLOUD_CACHE_PREFIX", "makercloud"),
+                # A Redis that hangs slows each API call of an app by at most this, then the limits are skipped.
+                "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+            }
+        }
+    raise ValueError(f"MAKERCLOUD_CACHE_URL must be redis://host:6379/1 (or rediss://, unix://), not {url!r}")
+
+
+CACHES = _caches(os.environ.get("MAKERCLOUD_CACHE_URL", ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -204,6 +237,9 @@ API_BEARER_AUTHENTICATORS = ["makercloud.developers.oauth.bearer_authenticate"] 
 # Per-minute request limits of app tokens (429 with Retry-After beyond them).
 OAUTH_RATE_LIMIT_PER_TOKEN = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_TOKEN", "120"))
 OAUTH_RATE_LIMIT_PER_APP = int(os.environ.get("MAKERCLOUD_OAUTH_RATE_PER_APP", "6000"))
+# Webhooks go only to public internet addresses (SSRF guard, docs/webhooks.md); 1 allows loopback and private
+# networks too. The embedded default (development, the demo) allows them unless set to 0.
+WEBHOOK_ALLOW_PRIVATE = env_flag("MAKERCLOUD_WEBHOOK_ALLOW_PRIVATE", default=False)
 MQTT_URL = environment.mqtt_url()
 
 LOGGING = {

@@ -9,6 +9,7 @@ Who may do what:
 """
 
 import base64
+import logging
 import secrets
 import threading
 import time
@@ -43,6 +44,7 @@ from makercloud.developers.errors import (
 from makercloud.developers.models import OAUTH_SCOPES, App, AppStatus, AppUsage, ClientType, Grant
 from makercloud.devices.models import Device
 
+logger = logging.getLogger(__name__)
 MAX_REDIRECT_URIS = 10
 MAX_ICON_BYTES = 64 * 1024
 ICON_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -471,24 +473,44 @@ def usage_flush() -> int:
     return len(batch)
 
 
+def _window_count(cache_key: str) -> int:
+    """Count one request in a window and return the window's count — atomically, so that processes sharing the
+    cache (Redis: SET NX, then INCR) never lose a request: the first request creates the window, the others add."""
+    for _attempt in range(3):
+        if cache.add(cache_key, 1, timeout=70):
+            return 1
+        try:
+            return cache.incr(cache_key)
+        except ValueError:  # the window expired or was evicted between the two: create it again
+            continue
+    return 1
+
+
 def _window_hit(key: str, limit: int, now: float) -> tuple[bool, int]:
     """One more request in this minute's window of `key`: (over the limit?, seconds until the window ends)."""
-    window = int(now // 60)
-    cache_key = f"mc:rl:{key}:{window}"
-    cache.add(cache_key, 0, timeout=70)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(cache_key, 1, timeout=70)
-        count = 1
+    count = _window_count(f"mc:rl:{key}:{int(now // 60)}")
     return count > limit, max(1, 60 - int(now % 60))
+
+
+_cache_warned = 0.0
+
+
+def _cache_unreachable() -> None:
+    global _cache_warned
+    if time.monotonic() - _cache_warned > 60:
+        _cache_warned = time.monotonic()
+        logger.warning("rate limits not applied: the cache (MAKERCLOUD_CACHE_URL) is unreachable", exc_info=True)
 
 
 def rate_limit_check(*, app_id: int, token_id: int) -> None:
     """Count one API call of an app's token; past the per-token or per-app limit of the minute, refuse it (429)."""
     now = time.time()
-    over_token, retry = _window_hit(f"t{token_id}", settings.OAUTH_RATE_LIMIT_PER_TOKEN, now)
-    over_app, _retry = _window_hit(f"a{app_id}", settings.OAUTH_RATE_LIMIT_PER_APP, now)
+    try:
+        over_token, retry = _window_hit(f"t{token_id}", settings.OAUTH_RATE_LIMIT_PER_TOKEN, now)
+        over_app, _retry = _window_hit(f"a{app_id}", settings.OAUTH_RATE_LIMIT_PER_APP, now)
+    except Exception:  # a shared cache that is down does not fail the API: the limits wait until it is back
+        _cache_unreachable()
+        over_token = over_app = False
     if over_token or over_app:
         usage_count(app_id=app_id, limited=1)
         which = "token" if over_token else "app"

@@ -51,6 +51,7 @@ from makercloud.developers.models import (
     DeliveryState,
     WebhookEndpoint,
 )
+from makercloud.developers.services import webhook_targets
 from makercloud.devices.signals import DeviceFacts
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,13 @@ def _checked_url(url: str) -> str:
         raise _invalid("url", _("Use https://; plain http:// is allowed only for localhost, for development."))
     if len(url) > 2000:
         raise _invalid("url", _("The URL is longer than 2000 characters."))
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise _invalid("url", _("The URL's port is not a number between 0 and 65535.")) from None
+    refusal = webhook_targets.target_refusal(host=host, port=port)
+    if refusal:
+        raise _invalid("url", refusal)
     return url
 
 
@@ -516,7 +524,8 @@ def _http() -> httpx.Client:
     if _client is None:
         _client = httpx.Client(
             timeout=TIMEOUT, follow_redirects=False, trust_env=False,
-            limits=httpx.Limits(max_connections=SENDERS * 4, max_keepalive_connections=SENDERS * 2),
+            transport=webhook_targets.GuardedTransport(
+                limits=httpx.Limits(max_connections=SENDERS * 4, max_keepalive_connections=SENDERS * 2)),
             headers={"user-agent": "makercloud-webhooks/1"},
         )
     return _client
@@ -648,6 +657,8 @@ def _send(job: _Job) -> _Outcome:
                     outcome.status = None
                     break
             outcome.response_body = _truncate(bytes(received).decode(errors="replace"), RESPONSE_BODY_LOG)
+    except webhook_targets.TargetRefused as error:  # not public (SSRF guard): nothing was sent
+        outcome.error = str(error)
     except httpx.TimeoutException as error:
         outcome.error = f"timed out ({type(error).__name__})"
     except httpx.HTTPError as error:

@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 
-from scratch import scratch_database
+from scratch import bare_copy, scratch_database
 
 PARTIES = ("platform_revenue", "venture_operating", "supplier_payable", "co_creator_earnings", "investor_returns")
 WEIGHTS = (10, 60, 20, 5, 5)
@@ -43,7 +43,6 @@ def run(args: argparse.Namespace) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
 
     call_command("migrate", verbosity=0)
 
@@ -124,21 +123,8 @@ def run(args: argparse.Namespace) -> None:
     broken = ledger_verify()
     print(f"ledger_verify: {total / (time.perf_counter() - t0):,.0f} transfers/s, broken at {broken}", flush=True)
 
-    columns = ", ".join(TRANSFER_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_copy (LIKE ledger_transfer)")
-        cursor.execute(f"SELECT {columns} FROM ledger_transfer ORDER BY seq")  # noqa: S608 - our own column names
-        rows = cursor.fetchall()
-    import json
-
-    metadata = TRANSFER_COLUMNS.index("metadata")
-    rows = [(*row[:metadata], json.dumps(row[metadata]), *row[metadata + 1:]) for row in rows]
-    t0 = time.perf_counter()
-    for start in range(0, len(rows), args.batch):
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:
-            for row in rows[start:start + args.batch]:
-                copy.write_row(row)
-    bare = time.perf_counter() - t0
+    bare = bare_copy(table="ledger_transfer", columns=TRANSFER_COLUMNS, order_by="seq", batch=args.batch,
+                     json_columns=["metadata"])
     print(f"bare COPY of the same rows: {total / bare:,.0f} rows/s ({bare:.1f} s); "
           f"transfers_create reaches {bare / inside:.2f} of it; load {os.getloadavg()[0]:.2f}", flush=True)
 

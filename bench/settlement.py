@@ -1,8 +1,9 @@
 """Settlement throughput on PostgreSQL: 100,000 sales under a five-party rule through `settlements_bulk` — the rule
 in force looked up and parsed once per call, every sale allocated in minor units (rotating tie-break), its five
 transfers (clearing → platform, co-creator, supplier, investor, venture) appended to the hash-chained journal in one
-linked batch per call, the settlement rows bulk-inserted. Prints settlements/s and transfers/s, and checks that the
-money adds up and a sample recomputes.
+linked batch per call, the settlement rows bulk-inserted. Prints settlements/s and transfers/s, checks that the
+money adds up and a sample recomputes, and compares with a bare COPY of the same rows (the transfers and the settlement
+rows, a call's worth per COPY, into unindexed tables).
 
     .venv/bin/python bench/settlement.py                         # 100,000 sales, 2,000 per call (10,000 transfers)
     .venv/bin/python bench/settlement.py --sales 20000 --per-call 1000 --ventures 20
@@ -15,7 +16,7 @@ import argparse
 import os
 import time
 
-from scratch import scratch_database
+from scratch import bare_copy, scratch_database
 
 RULE = """# five parties
 split sale
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> None:
     from makercloud.ledger.models import Settlement, Transfer
     from makercloud.ledger.selectors.rules import settlement_recompute
     from makercloud.ledger.services import rules as rule_services
-    from makercloud.ledger.services.settlement import RevenueEvent, settlements_bulk
+    from makercloud.ledger.services.journal import TRANSFER_COLUMNS
+    from makercloud.ledger.services.settlement import SETTLEMENT_COLUMNS, RevenueEvent, settlements_bulk
     from makercloud.ventures import services as ventures_services
 
     founder = accounts_services.person_sign_up(email="founder@bench.local", name="Founder", password="x" * 20,
@@ -116,6 +118,11 @@ def run(args: argparse.Namespace) -> None:
     sample = Settlement.objects.order_by("?")[:50]
     assert all(settlement_recompute(settlement=s).matches for s in sample)
     calls.sort()
+    load = os.getloadavg()[0]
+    bare = (bare_copy(table="ledger_transfer", columns=TRANSFER_COLUMNS, order_by="seq", batch=args.per_call * 5,
+                      json_columns=["metadata"])
+            + bare_copy(table="ledger_settlement", columns=["id", *SETTLEMENT_COLUMNS], order_by="id",
+                        batch=args.per_call, json_columns=["shares", "context"]))
     print(f"settlement bench: {args.sales} sales x 5 parties over {args.ventures} ventures, "
           f"{args.per_call} sales per settlements_bulk call, PostgreSQL")
     print(f"  {elapsed:.1f} s: {args.sales / elapsed:,.0f} settlements/s, {transfers / elapsed:,.0f} transfers/s "
@@ -124,6 +131,9 @@ def run(args: argparse.Namespace) -> None:
           f"PostgreSQL's own CPU not included)")
     print(f"  per call: p50 {calls[len(calls) // 2] * 1000:.0f} ms, max {calls[-1] * 1000:.0f} ms; "
           f"50 random settlements recomputed from their rule text: all match")
+    print(f"  bare COPY of the same rows (transfers and settlement rows): {bare:.1f} s, "
+          f"{(transfers + settled) / bare:,.0f} rows/s; settling reaches {bare / elapsed:.2f} of it")
+    print(f"  load average at the end of settling: {load:.2f} (uptime; 2 CPUs shared)")
 
 
 if __name__ == "__main__":

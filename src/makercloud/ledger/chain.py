@@ -33,7 +33,9 @@ def encode_metadata(metadata: Mapping[str, Any]) -> str:
             parts.append(f"{_text(key)}:{_text(value)}")
         elif kind is int:
             parts.append(f"{_text(key)}:{value}")
-        else:  # nested, booleans, null: json.dumps itself (the fast path above writes exactly what it would)
+        elif value is None:
+            parts.append(f"{_text(key)}:null")
+        else:  # nested, booleans: json.dumps itself (the fast path above writes exactly what it would)
             return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "{" + ",".join(parts) + "}"
 

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import Membership, Organisation, User
 from makercloud.core.money import Money
 from makercloud.ledger.models.journal import Account, Transfer
-from makercloud.ledger.models.rules import Payout, RuleVersion, Settlement, SharingRule
+from makercloud.ledger.models.rules import PartyMember, Payout, RuleVersion, Settlement, SharingRule
 from makercloud.ledger.rules import Allocation, Context, Member, allocate, rule_parse
 from makercloud.ledger.rules.errors import (
     NoRuleInForce,
@@ -103,11 +103,12 @@ def rule_in_force(*, venture: Organisation, kind: str, at: datetime | None = Non
 
 def context_of(*, rule: SharingRule) -> dict[str, list[dict[str, Any]]]:
     """The rule's sets as they are now: {set: [{key, label, weight}, …]} — what a settlement keeps."""
+    members = Prefetch("members", queryset=PartyMember.objects.select_related("organisation", "person").order_by("id"))
     sets: dict[str, list[dict[str, Any]]] = {}
-    for party_set in rule.sets.prefetch_related("members__organisation", "members__person").order_by("name"):
+    for party_set in rule.sets.prefetch_related(members).order_by("name"):
         sets[party_set.name] = [
             {"key": m.key, "label": str(m.organisation or m.person), "weight": m.weight}
-            for m in party_set.members.all().order_by("id")
+            for m in party_set.members.all()
         ]
     return sets
 

@@ -13,7 +13,7 @@ Every write goes through `transfers_create`, one linked batch at a time, in one 
 import contextlib
 import gc
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,7 +91,7 @@ def account_open(
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise InvalidInput(detail=_("%(currency)s is not an ISO 4217 currency code.") % {"currency": currency})
     if debits_must_not_exceed_credits is None:
-        debits_must_not_exceed_credits = purpose not in UNFLAGGED_PURPOSES and not credits_must_not_exceed_debits
+        debits_must_not_exceed_credits = _debits_limited_by_default(purpose) and not credits_must_not_exceed_debits
     owner: dict[str, Any] = {"organisation": organisation} if organisation is not None else {"person": person}
     flags = {
         "debits_must_not_exceed_credits": debits_must_not_exceed_credits,
@@ -109,6 +109,17 @@ def account_open(
     if any(getattr(account, name) != value for name, value in flags.items()):
         raise LedgerAccountExists(account_id=account.pk)
     return account
+
+
+def _debits_limited_by_default(purpose: str) -> bool:
+    return purpose not in UNFLAGGED_PURPOSES
+
+
+def opened_as_by_default(account: Account) -> bool:
+    """Whether the account has the flags `account_open` gives its purpose unless told otherwise (so that opening
+    it with the defaults would return it rather than refuse)."""
+    return (account.debits_must_not_exceed_credits == _debits_limited_by_default(account.purpose)
+            and not account.credits_must_not_exceed_debits)
 
 
 # Transfers ------------------------------------------------------------------------------------------------------
@@ -173,7 +184,7 @@ def _checked(spec: TransferSpec) -> dict[str, Any]:
     metadata = dict(spec.metadata)
     if metadata:
         for value in metadata.values():
-            if type(value) is not str and type(value) is not int:
+            if type(value) is not str and type(value) is not int and value is not None:
                 _plain_json(metadata)
                 break
     debit, credit, venture = spec.debit_account, spec.credit_account, spec.venture
@@ -316,7 +327,7 @@ class _Sink:
             self._cursor.close()
 
 
-def _copy_field(value: str) -> str:
+def copy_field(value: str) -> str:
     """A text value in COPY's text format: backslash, tab, newline and carriage return escaped."""
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -337,8 +348,8 @@ def _copy_lines(rows: list[dict[str, Any]]) -> str:
             f'{row["id"]}\t{row["seq"]}\t{row["debit_account_id"]}\t{row["credit_account_id"]}\t{row["amount"]}\t'
             f'{row["currency"]}\t{row["kind"]}\t{"\\N" if pending is None else pending}\t'
             f'{"\\N" if timeout is None else chain.timestamp(timeout)}\t{row["code"]}\t'
-            f'{"\\N" if venture is None else venture}\t{_copy_field(row["reference"])}\t'
-            f'{_copy_field(row["metadata_json"])}\t{batch}\t{created}\t{row["prev_hash"]}\t{row["hash"]}\n'
+            f'{"\\N" if venture is None else venture}\t{copy_field(row["reference"])}\t'
+            f'{copy_field(row["metadata_json"])}\t{batch}\t{created}\t{row["prev_hash"]}\t{row["hash"]}\n'
         )
     return "".join(lines)
 
@@ -518,15 +529,24 @@ def transfers_create(
     """
     if not transfers:
         return []
-    collecting = gc.isenabled()
-    gc.disable()  # tens of thousands of young objects: the cyclic collector would rescan them again and again
-    try:
+    with collector_paused():  # tens of thousands of young objects
         wanted = [_checked(spec) for spec in transfers]
         ids = [item["id"] for item in wanted]
         if len(set(ids)) != len(ids):
             raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
         _serialise()
         return _append(wanted, at or timezone.now(), actor)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch makes tens of thousands of young objects (it would rescan them
+    again and again; they hold no cycles worth collecting meanwhile). Only whoever switched it off switches it back
+    on, so nested pauses and other threads' pauses leave it as they found it."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()

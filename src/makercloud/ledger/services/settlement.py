@@ -7,6 +7,7 @@ originals — and the unique `Settlement.event_id` keeps one row. A different am
 event id is a conflict.
 """
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,10 +29,17 @@ from makercloud.core.events import record_event
 from makercloud.core.money import Money
 from makercloud.ledger.models.journal import Account, AccountPurpose
 from makercloud.ledger.models.rules import RevenueClass, RuleVersion, Settlement, SettlementKind
-from makercloud.ledger.rules import Context, Share, allocate, rule_parse, seed_of
+from makercloud.ledger.rules import Context, allocate, rule_parse, seed_of
 from makercloud.ledger.rules.errors import NotSettler, RefundTooLarge, SettlementConflict, SettlementNotFound
 from makercloud.ledger.selectors import rules as selectors
-from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
+from makercloud.ledger.services.journal import (
+    TransferSpec,
+    account_open,
+    collector_paused,
+    copy_field,
+    opened_as_by_default,
+    transfers_create,
+)
 
 # Transfer ids of a settlement: uuid5(SETTLEMENT_NS, "<event id>/<share index>").
 SETTLEMENT_NS = uuid.UUID("6f1c1d9e-0b7a-5c4e-9a51-6d616b657263")
@@ -42,8 +52,16 @@ PARTY_PURPOSE = {
 }
 
 
+KINDS = frozenset(SettlementKind.values)
+REVENUE_CLASSES = frozenset(RevenueClass.values)
+_NAMESPACE_HASHED = hashlib.sha1(SETTLEMENT_NS.bytes, usedforsecurity=False)
+
+
 def transfer_id(event_id: str, index: int) -> uuid.UUID:
-    return uuid.uuid5(SETTLEMENT_NS, f"{event_id}/{index}")
+    """uuid.uuid5(SETTLEMENT_NS, "<event id>/<index>"), computed from the namespace hashed once."""
+    digest = _NAMESPACE_HASHED.copy()
+    digest.update(f"{event_id}/{index}".encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=5)
 
 
 class Accounts:
@@ -51,11 +69,25 @@ class Accounts:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str, int, str], Account] = {}
+        self._found: dict[tuple[str, str, int, str], Account] = {}
         self._platform: Organisation | None = None
+
+    def preload(self, *, organisations: set[int], people: set[int], currencies: set[str]) -> None:
+        """Read these owners' existing accounts in one query (a bulk call would otherwise look up each one)."""
+        owned = Q(organisation_id__in=organisations) | Q(person_id__in=people)
+        for account in Account.objects.filter(owned, currency__in=currencies):
+            if account.organisation_id is not None:
+                self._found[("organisation", account.purpose, account.organisation_id, account.currency)] = account
+            elif account.person_id is not None:
+                self._found[("person", account.purpose, account.person_id, account.currency)] = account
 
     def _get(self, owner: str, owner_id: int, purpose: str, currency: str) -> Account:
         key = (owner, purpose, owner_id, currency)
         if key not in self._cache:
+            found = self._found.get(key)
+            if found is not None and opened_as_by_default(found):
+                self._cache[key] = found
+                return found
             if owner == "organisation":
                 organisation = Organisation.objects.get(pk=owner_id)
                 self._cache[key] = account_open(organisation=organisation, purpose=purpose, currency=currency)
@@ -110,9 +142,9 @@ def ensure_can_settle(*, actor: User | None, venture: Organisation) -> None:
 def _check(event: RevenueEvent) -> None:
     if not event.event_id or len(event.event_id) > 200 or "\x00" in event.event_id:
         raise InvalidInput(detail=_("An event id is 1 to 200 characters."))
-    if event.kind not in SettlementKind.values:
+    if event.kind not in KINDS:
         raise InvalidInput(detail=_("%(kind)s is not a kind of revenue event.") % {"kind": event.kind})
-    if event.revenue_class not in RevenueClass.values:
+    if event.revenue_class not in REVENUE_CLASSES:
         raise InvalidInput(detail=_("%(cls)s is not a revenue class.") % {"cls": event.revenue_class})
     if event.amount.minor <= 0:
         raise InvalidInput(detail=_("The amount must be more than zero."))
@@ -134,10 +166,11 @@ def _same(settlement: Settlement, event: RevenueEvent) -> Settlement:
     return settlement
 
 
-def _metadata(version: RuleVersion, share: dict[str, Any], event_id: str) -> dict[str, Any]:
+def _metadata(version: RuleVersion, share: dict[str, Any]) -> dict[str, Any]:
+    """A share's transfer metadata but its event id."""
     return {"rule_version_id": version.pk, "rule_id": version.rule_id, "rule_version": version.number,
             "rule_hash": version.content_hash, "line": share["line"], "party": share["party"],
-            "member": share["member"], "event_id": event_id}
+            "member": share["member"]}
 
 
 class _Plan:
@@ -148,25 +181,59 @@ class _Plan:
         self.specs = specs
 
 
-class _Version:
-    """A rule version in force, prepared once per call: its parsed text, its sets as they are now, and a cache of
-    allocations — an allocation depends only on the amount, the kind and the seed modulo each count of lines or
-    members that a tie-break rotates over, so equal prices share one computation."""
+@dataclass(frozen=True, slots=True)
+class _Paid:
+    """One share of an allocation that is paid (more than zero): its account, its entry in the settlement's shares
+    and the part of its transfer's metadata that does not name the event."""
 
-    def __init__(self, version: RuleVersion) -> None:
+    account: Account
+    minor: int
+    share: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class _Version:
+    """A rule version in force for one venture, prepared once per call: its parsed text, its sets as they are now,
+    and a cache of allocations — an allocation depends only on the amount, the kind and the seed modulo each count of
+    lines or members that a tie-break rotates over, so equal prices share one computation (and its accounts)."""
+
+    def __init__(self, version: RuleVersion, venture: Organisation) -> None:
         self.version = version
+        self.venture = venture
         self.parsed = rule_parse(version.text)
         self.sets = selectors.context_of(rule=version.rule)
         self.members = selectors.context_from(self.sets, seed=0, require_members=True).sets
         self.moduli = sorted(_moduli(self.parsed, self.members))
-        self.cache: dict[tuple[Any, ...], list[Share]] = {}
+        self.cache: dict[tuple[Any, ...], tuple[Account, list[_Paid]]] = {}
 
-    def shares(self, amount: Money, kind: str, seed: int) -> list[Share]:
+    def owners(self) -> tuple[set[int], set[int]]:
+        """The organisations and people this version may pay (for `Accounts.preload`)."""
+        organisations: set[int] = {self.venture.pk}
+        people: set[int] = set()
+        for members in self.sets.values():
+            for member in members:
+                owner, _sep, owner_id = member["key"].partition(":")
+                (organisations if owner == "organisation" else people).add(int(owner_id))
+        return organisations, people
+
+    def paid(self, amount: Money, kind: str, seed: int, accounts: Accounts) -> tuple[Account, list[_Paid]]:
+        """The clearing account, and the shares paid with their accounts."""
         key = (amount.minor, amount.currency, kind, *(seed % n for n in self.moduli))
         found = self.cache.get(key)
         if found is None:
+            clearing = accounts.clearing(amount.currency)
             context = Context(sets=self.members, seed=seed, require_members=True)
-            found = self.cache[key] = allocate(self.parsed, amount, kind=kind, context=context).shares
+            paid: list[_Paid] = []
+            for share in allocate(self.parsed, amount, kind=kind, context=context).shares:
+                if share.minor <= 0:
+                    continue
+                account = accounts.party(party=share.party, member=share.member, venture=self.venture,
+                                         currency=amount.currency)
+                entry = {"index": len(paid), "line": share.line, "party": share.party, "member": share.member,
+                         "label": share.label, "account_id": account.pk, "minor": share.minor}
+                paid.append(_Paid(account=account, minor=share.minor, share=entry,
+                                  metadata=_metadata(self.version, entry)))
+            found = self.cache[key] = (clearing, paid)
         return found
 
 
@@ -190,31 +257,26 @@ def _moduli(parsed: Any, members: Any) -> set[int]:
 
 
 def _plan_sale(event: RevenueEvent, prepared: _Version, accounts: Accounts, actor: User | None) -> _Plan:
-    seed = seed_of(event.event_id)
-    version = prepared.version
-    currency = event.amount.currency
-    clearing = accounts.clearing(currency)
+    event_id, kind, venture = event.event_id, event.kind, event.venture
+    seed = seed_of(event_id)
+    clearing, paid = prepared.paid(event.amount, kind, seed, accounts)
     shares: list[dict[str, Any]] = []
     specs: list[TransferSpec] = []
-    for share in prepared.shares(event.amount, event.kind, seed):
-        if share.minor <= 0:
-            continue
-        account = accounts.party(party=share.party, member=share.member, venture=event.venture, currency=currency)
-        tid = transfer_id(event.event_id, len(shares))
-        entry = {"index": len(shares), "line": share.line, "party": share.party, "member": share.member,
-                 "label": share.label, "account_id": account.pk, "minor": share.minor, "transfer_id": str(tid)}
-        shares.append(entry)
+    for index, line in enumerate(paid):
+        tid = transfer_id(event_id, index)
+        shares.append({**line.share, "transfer_id": str(tid)})
         specs.append(TransferSpec(
-            id=tid, debit_account=clearing, credit_account=account, amount=share.minor, code=event.kind,
-            venture=event.venture, reference=event.event_id, metadata=_metadata(version, entry, event.event_id),
+            id=tid, debit_account=clearing, credit_account=line.account, amount=line.minor, code=kind,
+            venture=venture, reference=event_id, metadata={**line.metadata, "event_id": event_id},
         ))
-    settlement = Settlement(
-        event_id=event.event_id, venture_id=event.venture.pk, kind=event.kind, revenue_class=event.revenue_class,
-        amount=event.amount.minor, currency=currency, rule_version_id=version.pk, occurred_at=event.occurred_at,
-        seed=str(seed), shares=shares, context=prepared.sets, created_by_id=actor.pk if actor else None,
-        batch=uuid.uuid5(SETTLEMENT_NS, event.event_id),
+    settlement = _unsaved(
+        event_id=event_id, venture_id=venture.pk, kind=kind, revenue_class=event.revenue_class,
+        amount=event.amount.minor, currency=event.amount.currency, rule_version_id=prepared.version.pk,
+        refund_of_id=None, occurred_at=event.occurred_at, seed=str(seed), shares=shares, context=prepared.sets,
+        batch=None, created_at=None, created_by_id=actor.pk if actor else None,
     )
-    settlement.venture, settlement.rule_version = event.venture, version  # cached, not looked up again
+    # Cached, not looked up again.
+    settlement._state.fields_cache.update(venture=venture, rule_version=prepared.version)
     return _Plan(settlement, specs)
 
 
@@ -223,28 +285,53 @@ SETTLEMENT_COLUMNS = ("event_id", "venture_id", "kind", "revenue_class", "amount
                       "created_by_id")
 
 
+def _unsaved(**values: Any) -> Settlement:
+    """A new settlement row without the cost of Model.__init__ (it is made for every sale of a bulk call): every
+    field but the id given by its attribute name, as Model.__init__ would set them."""
+    fields = {field.attname for field in Settlement._meta.concrete_fields}
+    if values.keys() | {"id"} != fields:
+        raise TypeError(f"A settlement row has the fields {sorted(fields)}.")
+    settlement = Settlement.__new__(Settlement)
+    settlement.__dict__.update(values, id=None)
+    settlement._state = ModelState()
+    return settlement
+
+
 def _insert(settlements: list[Settlement]) -> None:
-    """Append settlement rows: COPY on PostgreSQL (then their ids are read back), bulk INSERT elsewhere."""
+    """Append settlement rows: COPY on PostgreSQL (their ids drawn from the table's sequence first), bulk INSERT
+    elsewhere."""
     if connection.vendor != "postgresql":
         Settlement.objects.bulk_create(settlements, batch_size=500)
         return
     now = timezone.now()
-    contexts: dict[int, str] = {}
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY ledger_settlement ({', '.join(SETTLEMENT_COLUMNS)}) FROM STDIN"
-    ) as copy:
-        for row in settlements:
-            context = contexts.get(id(row.context))
-            if context is None:
-                context = contexts[id(row.context)] = json.dumps(row.context)
-            copy.write_row((row.event_id, row.venture_id, row.kind, row.revenue_class, row.amount, row.currency,
-                            row.rule_version_id, row.refund_of_id, row.occurred_at, row.seed, json.dumps(row.shares),
-                            context, row.batch, now, row.created_by_id))
-    ids = dict(Settlement.objects.filter(event_id__in=[row.event_id for row in settlements])
-               .values_list("event_id", "id"))
-    for row in settlements:
-        row.pk, row.created_at = ids[row.event_id], now
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_settlement', 'id')) "
+                       "FROM generate_series(1, %s)", [len(settlements)])
+        ids = sorted(row[0] for row in cursor.fetchall())
+        with cursor.cursor.copy(f"COPY ledger_settlement (id, {', '.join(SETTLEMENT_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(_copy_lines(settlements, ids, now))
+    for row, pk in zip(settlements, ids, strict=True):
+        row.pk, row.created_at = pk, now
         row._state.adding = False
+
+
+def _copy_lines(settlements: list[Settlement], ids: list[int], now: datetime) -> str:
+    """Settlement rows as COPY text lines (psycopg's per-value write_row costs more than the rest of the row)."""
+    contexts: dict[int, str] = {}  # the rows of one version share its context
+    created_at = now.isoformat()
+    lines = []
+    for pk, row in zip(ids, settlements, strict=True):
+        context = contexts.get(id(row.context))
+        if context is None:
+            context = contexts[id(row.context)] = copy_field(json.dumps(row.context))
+        refund_of, created_by = row.refund_of_id, row.created_by_id
+        lines.append(
+            f"{pk}\t{copy_field(row.event_id)}\t{row.venture_id}\t{row.kind}\t{row.revenue_class}\t{row.amount}\t"
+            f"{row.currency}\t{row.rule_version_id}\t{'\\N' if refund_of is None else refund_of}\t"
+            f"{row.occurred_at.isoformat()}\t{row.seed}\t{copy_field(json.dumps(row.shares))}\t{context}\t"
+            f"{row.batch}\t{created_at}\t{'\\N' if created_by is None else created_by}\n"
+        )
+    return "".join(lines)
 
 
 def refund_shares(*, settlement: Settlement) -> list[dict[str, Any]]:
@@ -296,7 +383,7 @@ def _plan_refund(event: RevenueEvent, accounts: Accounts, actor: User | None) ->
         specs.append(TransferSpec(
             id=uuid.UUID(share["transfer_id"]), debit_account=share["account_id"], credit_account=clearing,
             amount=share["minor"], code="refund", venture=event.venture, reference=event.event_id,
-            metadata={**_metadata(version, share, event.event_id), "refund_of": original.event_id},
+            metadata={**_metadata(version, share), "event_id": event.event_id, "refund_of": original.event_id},
         ))
     settlement = Settlement(
         event_id=event.event_id, venture=event.venture, kind=SettlementKind.REFUND,
@@ -333,7 +420,8 @@ def settle(*, event_id: str, venture: Organisation, kind: str, revenue_class: st
             return _same(found, event)
         plan = _plan_refund(event, accounts, actor)
     else:
-        plan = _plan_sale(event, _Version(selectors.rule_in_force(venture=venture, kind=kind)), accounts, actor)
+        version = _Version(selectors.rule_in_force(venture=venture, kind=kind), venture)
+        plan = _plan_sale(event, version, accounts, actor)
     transfers = transfers_create(transfers=plan.specs, actor=actor)
     plan.settlement.batch = transfers[0].batch
     try:
@@ -365,28 +453,34 @@ def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> l
     if len({event.event_id for event in events}) != len(events):
         raise InvalidInput(detail=_("Each event of a bulk settlement needs its own id."))
     existing = _existing([event.event_id for event in events])
-    accounts = Accounts()
+    results = {event.event_id: _same(existing[event.event_id], event) for event in events
+               if event.event_id in existing}
+    sales = [event for event in events if event.event_id not in existing and event.kind != SettlementKind.REFUND]
     versions: dict[tuple[int, str], _Version] = {}
-    plans: list[_Plan] = []
-    results: dict[str, Settlement] = {}
-    for event in events:
-        if event.event_id in existing:
-            results[event.event_id] = _same(existing[event.event_id], event)
-            continue
-        if event.kind == SettlementKind.REFUND:
-            continue
-        key = (event.venture.pk, event.kind)
-        if key not in versions:
-            versions[key] = _Version(selectors.rule_in_force(venture=event.venture, kind=event.kind))
-        plans.append(_plan_sale(event, versions[key], accounts, actor))
-    specs = [spec for plan in plans for spec in plan.specs]
-    if specs:
-        batch = transfers_create(transfers=specs, actor=actor)[0].batch
-        for plan in plans:
-            plan.settlement.batch = batch
-        _insert([plan.settlement for plan in plans])
-        for plan in plans:
-            results[plan.settlement.event_id] = plan.settlement
+    for event in sales:
+        if (event.venture.pk, event.kind) not in versions:
+            version = selectors.rule_in_force(venture=event.venture, kind=event.kind)
+            versions[(event.venture.pk, event.kind)] = _Version(version, event.venture)
+    accounts = Accounts()
+    if sales:
+        organisations: set[int] = {accounts.platform().pk}
+        people: set[int] = set()
+        for prepared in versions.values():
+            owners = prepared.owners()
+            organisations |= owners[0]
+            people |= owners[1]
+        accounts.preload(organisations=organisations, people=people,
+                         currencies={event.amount.currency for event in sales})
+    with collector_paused():  # tens of thousands of young objects: see transfers_create
+        plans = [_plan_sale(event, versions[(event.venture.pk, event.kind)], accounts, actor) for event in sales]
+        specs = [spec for plan in plans for spec in plan.specs]
+        if specs:
+            batch = transfers_create(transfers=specs, actor=actor)[0].batch
+            for plan in plans:
+                plan.settlement.batch = batch
+            _insert([plan.settlement for plan in plans])
+            for plan in plans:
+                results[plan.settlement.event_id] = plan.settlement
     for event in events:
         if event.kind == SettlementKind.REFUND and event.event_id not in results:
             results[event.event_id] = settle(

@@ -156,11 +156,15 @@ def _check(event: RevenueEvent) -> None:
 
 def _same(settlement: Settlement, event: RevenueEvent) -> Settlement:
     refund_of = settlement.refund_of.event_id if settlement.refund_of_id else None  # type: ignore[union-attr]
-    if (settlement.venture_id, settlement.kind, settlement.amount, settlement.currency, refund_of) != (
-        event.venture.pk, event.kind, event.amount.minor, event.amount.currency, event.refund_of
+    if settlement.venture_id != event.venture.pk:  # another venture's: say only that the id is taken
+        raise SettlementConflict(
+            detail=_("The event id %(id)s is already taken; use another.") % {"id": event.event_id}
+        )
+    if (settlement.kind, settlement.amount, settlement.currency, refund_of) != (
+        event.kind, event.amount.minor, event.amount.currency, event.refund_of
     ):
         raise SettlementConflict(
-            detail=_("The event %(id)s was already settled with another venture, kind or amount.")
+            detail=_("The event %(id)s was already settled with another kind or amount.")
             % {"id": event.event_id}, settlement_id=settlement.pk,
         )
     return settlement

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
+from makercloud.devices import patterns
 from makercloud.devices.errors import InvalidThingDescription
 
 __all__ = [
@@ -140,11 +141,11 @@ def schema_path() -> Path:
 
 
 @functools.cache
-def _validators() -> tuple[Draft7Validator, Draft7Validator]:
-    """(TD validator, TM validator), compiled once per process."""
+def _validators() -> tuple[Any, Any]:
+    """(TD validator, TM validator), compiled once per process; the schema's own patterns run on RE2 as well."""
     td_schema = json.loads(schema_path().read_text(encoding="utf-8"))
     Draft7Validator.check_schema(td_schema)
-    return Draft7Validator(td_schema), Draft7Validator(_thing_model_schema(td_schema))
+    return patterns.Validator(td_schema), patterns.Validator(_thing_model_schema(td_schema))
 
 
 def _thing_model_schema(td_schema: dict[str, Any]) -> dict[str, Any]:
@@ -373,16 +374,12 @@ class _Checker:
                 relation = "is not less than" if strict else "is greater than"
                 self.add((*path, low), f"{low} {low_value} {relation} {high} {high_value}: no value can fit")
         pattern = schema.get("pattern")
-        if isinstance(pattern, str):
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                self.add((*path, "pattern"), f"not a valid regular expression: {error}")
-        for name in schema.get("patternProperties") or {}:
-            try:
-                re.compile(name)
-            except re.error as error:
-                self.add((*path, "patternProperties", name), f"not a valid regular expression: {error}")
+        if isinstance(pattern, str) and (problem := patterns.pattern_problem(pattern)):
+            self.add((*path, "pattern"), f"not a usable regular expression: {problem}")
+        named = schema.get("patternProperties")
+        for name in named if isinstance(named, dict) else ():
+            if problem := patterns.pattern_problem(name):
+                self.add((*path, "patternProperties", name), f"not a usable regular expression: {problem}")
         properties = schema.get("properties")
         if "properties" in schema:
             if isinstance(properties, dict):
@@ -436,7 +433,7 @@ class _Checker:
             Draft7Validator.check_schema(rest)
             if any(_paths_of_key(rest, "$ref", strings_only=True)):
                 return
-            validator = Draft7Validator(rest)
+            validator = patterns.Validator(rest)
             candidates: list[tuple[Path_, Any]] = []
             if isinstance(enum, list):
                 candidates += [((*path, "enum", index), value) for index, value in enumerate(enum)]
@@ -604,7 +601,7 @@ def _compile_check(schema: Mapping[str, Any] | None) -> _Check:
     fast = _scalar_check(schema)
     if fast is not None:
         return fast
-    validator = Draft7Validator(_thaw(schema))
+    validator = patterns.Validator(_thaw(schema))
 
     def check(label: str, value: Any) -> Sequence[str]:
         errors = []

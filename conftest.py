@@ -4,12 +4,28 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import User
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with no cached counts: ids and e-mail addresses repeat from test to test, and the rate limits
+    of one must not be spent by another. A Redis is shared with other processes: only this process's keys go."""
+    default = caches["default"]
+    if isinstance(default, RedisCache):
+        client = default._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=default.make_key("*")))
+        if keys:
+            client.delete(*keys)
+    else:
+        default.clear()
 
 
 @pytest.fixture

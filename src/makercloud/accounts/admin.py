@@ -1,7 +1,7 @@
 """The operators' admin for people, organisations, memberships, invitations and tokens.
 
-Secrets never appear: invitations and tokens show no hash, and tokens are read-only. Verification goes through the
-service, so the event log records who verified what.
+Secrets never appear: invitations and tokens show no hash, and tokens are read-only. Every write goes through a
+service, so the event log records which operator added, changed, verified or removed what.
 """
 
 from typing import Any
@@ -9,8 +9,10 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from makercloud.accounts import services
@@ -22,11 +24,32 @@ class PersonCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email", "name", "intent")
 
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"]).strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError(_("%(email)s already has an account.") % {"email": email})
+        return email
+
 
 class PersonChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class MembershipsThroughServices:
+    """Memberships added, changed or deleted on a person's or an organisation's page are saved by the services."""
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)  # type: ignore[misc]
+            return
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_delete(actor=request.user, membership=membership)  # type: ignore[arg-type]
+        for membership in memberships:
+            services.membership_save(actor=request.user, membership=membership)  # type: ignore[arg-type]
+        formset.save_m2m()
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,7 +61,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(MembershipsThroughServices, BaseUserAdmin):
     form = PersonChangeForm
     add_form = PersonCreationForm
     list_display = ["email", "name", "intent", "email_verified_at", "is_active", "is_staff", "date_joined"]
@@ -61,6 +84,20 @@ class UserAdmin(BaseUserAdmin):
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         return super().get_inline_instances(request, obj) if obj is not None else []
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            services.person_change(actor=request.user, person=obj, fields=form.changed_data)  # type: ignore[arg-type]
+        else:
+            services.person_add(actor=request.user, person=obj)  # type: ignore[arg-type]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+            person = self.get_object(request, id)
+            if person is not None:
+                services.person_password_changed(person=person, how="admin", actor=request.user)  # type: ignore[arg-type]
+        return response
+
 
 class OrganisationMembershipInline(admin.TabularInline):
     model = Membership
@@ -71,13 +108,17 @@ class OrganisationMembershipInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(MembershipsThroughServices, admin.ModelAdmin):
     list_display = ["name", "kind", "verification", "created_at", "created_by"]
     list_filter = ["kind", "verification"]
     search_fields = ["name", "slug", "description"]
     readonly_fields = ["created_at", "created_by", "verification", "verification_note", "verified_at"]
     inlines = [OrganisationMembershipInline]
     actions = ["verify", "reject"]
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
+        services.organisation_save(actor=request.user, organisation=obj, created=not change,  # type: ignore[arg-type]
+                                   fields=form.changed_data)
 
     @admin.action(description=_("Verify the selected organisations"))
     def verify(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
@@ -99,6 +140,16 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["person__email", "person__name", "organisation__name"]
     autocomplete_fields = ["person", "organisation"]
     readonly_fields = ["joined_at"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        services.membership_save(actor=request.user, membership=obj)  # type: ignore[arg-type]
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.membership_delete(actor=request.user, membership=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("person", "organisation"):
+            services.membership_delete(actor=request.user, membership=membership)  # type: ignore[arg-type]
 
 
 @admin.register(Invitation)

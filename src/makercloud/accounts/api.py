@@ -297,13 +297,16 @@ def organisation_member_remove(request: HttpRequest, organisation_id: Id, member
     return Status(204, None)
 
 
-@router.post("/organisations/{organisation_id}/invitations", response={201: InvitationOut, **responses(409)},
+@router.post("/organisations/{organisation_id}/invitations", response={201: InvitationOut, **responses(409, 429)},
              auth=requires("organisations:write"), tags=["organisations"], summary="Invite someone")
 def organisation_invite(request: HttpRequest, organisation_id: Id, body: InvitationIn) -> Any:
     """Invite someone by e-mail as member, administrator or owner. Managers only.
 
     The invitation's token goes only to the e-mail address; it expires in 14 days. Inviting a member again is a
-    409 `already-member`.
+    409 `already-member`. Invitations send e-mail, so they are limited: 50 an hour per inviter and per organisation,
+    5 a day per address (clock hours and UTC days). Past a limit: 429 `rate-limited` with Retry-After, and `limit`
+    names the one that is spent (`invitations-per-inviter`, `invitations-per-organisation`,
+    `invitations-per-address`).
     """
     invitation, _token = services.invitation_create(
         actor=caller(request), organisation=selectors.organisation_get(organisation_id=organisation_id),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from makercloud.accounts import selectors
 from makercloud.accounts.errors import (
@@ -40,12 +41,40 @@ from makercloud.accounts.models import (
 from makercloud.accounts.scopes import ALL_SCOPES
 from makercloud.core.errors import InvalidInput
 from makercloud.core.events import record_event
+from makercloud.core.ratelimits import RateLimit, rate_limits_take
 
 INVITATION_LIFETIME = timedelta(days=14)
 EMAIL_VERIFICATION_SALT = "makercloud.accounts.email-verification"
 EMAIL_VERIFICATION_MAX_AGE = 60 * 60 * 24 * 3
 TOKEN_PREFIX = "mc_pat_"  # noqa: S105 — a public marker, not a secret
 PLATFORM_SLUG = "platform"
+
+# What a person may have e-mailed on their request (windows of the clock: hours and UTC days; see core.ratelimits).
+HOUR, DAY = 3600, 86400
+VERIFICATION_RESENDS = RateLimit(
+    "verification-resends", 5, HOUR,
+    gettext_lazy("We sent you %(count)s confirmation links this hour. Try again in %(wait)s."),
+)
+PASSWORD_RESETS_PER_ADDRESS = RateLimit(
+    "password-resets-per-address", 5, HOUR,
+    gettext_lazy("Links for this address were asked for %(count)s times this hour. Try again in %(wait)s."),
+)
+PASSWORD_RESETS_PER_CLIENT = RateLimit(
+    "password-resets-per-client", 20, HOUR,
+    gettext_lazy("Too many reset links were asked for from your network. Try again in %(wait)s."),
+)
+INVITATIONS_PER_INVITER = RateLimit(
+    "invitations-per-inviter", 50, HOUR,
+    gettext_lazy("You can send %(count)s invitations an hour. Try again in %(wait)s."),
+)
+INVITATIONS_PER_ORGANISATION = RateLimit(
+    "invitations-per-organisation", 50, HOUR,
+    gettext_lazy("An organisation can send %(count)s invitations an hour. Try again in %(wait)s."),
+)
+INVITATIONS_PER_ADDRESS = RateLimit(
+    "invitations-per-address", 5, DAY,
+    gettext_lazy("This address was invited %(count)s times today. It can be invited again in %(wait)s."),
+)
 
 
 def _hash(raw: str) -> str:
@@ -86,6 +115,43 @@ def person_sign_up(
     return person
 
 
+@transaction.atomic
+def person_add(*, actor: User, person: User) -> User:
+    """Save a person an operator made in the admin (whose form already checked and set the password), with the same
+    sign-up event that people who sign up themselves get; the operator is its actor."""
+    person.email = User.objects.normalize_email(person.email).strip().lower()
+    if User.objects.filter(email__iexact=person.email).exists():
+        raise EmailTaken(detail=_("%(email)s already has an account.") % {"email": person.email})
+    person.save()
+    record_event(
+        actor=actor,
+        subject=person,
+        kind="person.signed_up",
+        data={"intent": person.intent, "person": person.name, "added_by": "operator"},
+    )
+    return person
+
+
+@transaction.atomic
+def person_change(*, actor: User, person: User, fields: Iterable[str]) -> User:
+    """Save what an operator changed about a person in the admin, and record which fields (never their values:
+    one of them may be a password)."""
+    person.save()
+    changed = sorted(set(fields))
+    if changed:
+        record_event(
+            actor=actor, subject=person, kind="person.changed", data={"person": person.name, "fields": changed}
+        )
+    return person
+
+
+def person_password_changed(*, person: User, how: str, actor: User | None = None) -> None:
+    """Record that a password was changed (Django's own views and forms set it): by the person (`changed`), through
+    an e-mailed link (`reset`) or by an operator in the admin (`admin`)."""
+    record_event(actor=actor or person, subject=person, kind="person.password_changed",
+                 data={"how": how, "person": person.name})
+
+
 def person_send_verification(*, person: User) -> None:
     token = signing.dumps({"id": person.pk, "email": person.email}, salt=EMAIL_VERIFICATION_SALT)
     link = _public_url(f"/accounts/verify/{token}/")
@@ -96,6 +162,22 @@ def person_send_verification(*, person: User) -> None:
         from_email=None,
         recipient_list=[person.email],
     )
+
+
+def person_resend_verification(*, person: User) -> bool:
+    """Send the confirmation link again, on the person's request (rate limited). False if already confirmed."""
+    if person.email_verified:
+        return False
+    rate_limits_take([(VERIFICATION_RESENDS, str(person.pk))])
+    person_send_verification(person=person)
+    return True
+
+
+def password_reset_count(*, email: str, client: str) -> None:
+    """Count a request for a password-reset e-mail, by address (known or not, so that a refusal tells nothing
+    about who has an account) and by the asking network address; refuse it past either limit."""
+    address = User.objects.normalize_email(email).strip().lower()
+    rate_limits_take([(PASSWORD_RESETS_PER_ADDRESS, _hash(address)), (PASSWORD_RESETS_PER_CLIENT, client)])
 
 
 @transaction.atomic
@@ -239,7 +321,58 @@ def operator_grant(*, person: User, actor: User | None = None) -> Membership:
     return membership
 
 
+@transaction.atomic
+def organisation_save(*, actor: User, organisation: Organisation, created: bool, fields: Iterable[str]) -> Organisation:
+    """Save an organisation an operator registered or changed in the admin, with the event the pages record."""
+    changed = sorted(set(fields))
+    if created:
+        organisation.slug = organisation.slug or _unique_slug(organisation.name)
+        organisation.created_by = organisation.created_by or actor
+    organisation.save()
+    if created or changed:
+        record_event(
+            actor=actor,
+            subject=organisation,
+            kind="organisation.created" if created else "organisation.updated",
+            organisation=organisation,
+            public=True,
+            data={"kind": organisation.kind, "name": organisation.name} if created else {"fields": changed},
+        )
+    return organisation
+
+
 # Memberships and invitations ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_save(*, actor: User, membership: Membership) -> Membership:
+    """Save a membership an operator added or changed in the admin, with the event of its joining or new role."""
+    before = Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    membership.save()
+    if before is None or before != membership.role:
+        record_event(
+            actor=actor,
+            subject=membership.organisation,
+            kind="member.joined" if before is None else "member.role_changed",
+            organisation=membership.organisation,
+            public=True,
+            data={"person": membership.person.name, "role": membership.role, "added_by": "operator"},
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, actor: User, membership: Membership) -> None:
+    """Delete a membership in the admin (operators may remove even a last owner), with the event of its removal."""
+    membership.delete()
+    record_event(
+        actor=actor,
+        subject=membership.organisation,
+        kind="member.removed",
+        organisation=membership.organisation,
+        public=True,
+        data={"person": membership.person.name},
+    )
 
 
 @transaction.atomic
@@ -255,6 +388,11 @@ def invitation_create(
         raise AlreadyMember(
             detail=_("%(email)s is already a member of %(org)s.") % {"email": email, "org": organisation}
         )
+    rate_limits_take([
+        (INVITATIONS_PER_INVITER, str(actor.pk)),
+        (INVITATIONS_PER_ORGANISATION, str(organisation.pk)),
+        (INVITATIONS_PER_ADDRESS, _hash(email)),
+    ])
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organisation=organisation,

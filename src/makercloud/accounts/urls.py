@@ -21,7 +21,7 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
+        views.PasswordChange.as_view(
             template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:password_change_done")
         ),
         name="password_change",
@@ -33,7 +33,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordReset.as_view(
             template_name="accounts/password_reset.html",
             email_template_name="accounts/email/password_reset.txt",
             subject_template_name="accounts/email/password_reset_subject.txt",
@@ -49,7 +49,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.PasswordResetConfirm.as_view(
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),

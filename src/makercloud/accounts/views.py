@@ -6,13 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as PageForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from makercloud.accounts.errors import EmailTaken, InvalidInvitation, WeakPasswo
 from makercloud.accounts.models import Organisation, OrganisationKind, Role
 from makercloud.core.errors import DomainError
 from makercloud.core.models import Event
+from makercloud.core.ratelimits import TooManyRequests
 from makercloud.core.views import explain, pages_for_domain_errors, show_error
 
 
@@ -76,12 +78,50 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def resend_verification(request: HttpRequest) -> HttpResponse:
-    if request.user.email_verified:  # type: ignore[union-attr]
-        messages.info(request, _("Your e-mail address is already confirmed."))
+    try:
+        sent = services.person_resend_verification(person=request.user)  # type: ignore[arg-type]
+    except TooManyRequests as error:
+        messages.error(request, explain(error))
     else:
-        services.person_send_verification(person=request.user)  # type: ignore[arg-type]
-        messages.success(request, _("We sent a new confirmation link to %(email)s.") % {"email": request.user.email})  # type: ignore[union-attr]
+        if sent:
+            messages.success(request, _("We sent a new confirmation link to %(email)s.")
+                             % {"email": request.user.email})  # type: ignore[union-attr]
+        else:
+            messages.info(request, _("Your e-mail address is already confirmed."))
     return redirect("accounts:profile")
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Django's password change, recorded in the person's timeline."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.person_password_changed(person=form.user, how="changed")
+        return response
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """Django's new password from an e-mailed link, recorded in the person's timeline."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.person_password_changed(person=form.user, how="reset")
+        return response
+
+
+class PasswordReset(auth_views.PasswordResetView):
+    """Django's password reset, rate limited: past a limit the form comes back with the reason (429), no e-mail."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            services.password_reset_count(email=form.cleaned_data["email"],
+                                          client=self.request.META.get("REMOTE_ADDR", ""))
+        except TooManyRequests as error:
+            form.add_error(None, explain(error))
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        return super().form_valid(form)
 
 
 @login_required
@@ -161,7 +201,9 @@ def organisation_panel(request: HttpRequest, organisation: Organisation) -> dict
             )
             if can_manage else []
         ),
-        "invitation_form": forms.InvitationForm(),
+        "invitation_form": forms.InvitationForm(
+            initial={"email": request.GET.get("invite", ""), "role": request.GET.get("role", Role.MEMBER)}
+        ),
         "now": timezone.now(),
         "page_url": organisation_url(organisation),
     }
@@ -234,6 +276,8 @@ def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except DomainError as error:
             show_error(request, error)
+            kept = urlencode({"invite": form.cleaned_data["email"], "role": form.cleaned_data["role"]})
+            return redirect(f"{organisation_url(organisation)}?{kept}#people")  # the form keeps what was typed
         else:
             messages.success(request, _("We sent an invitation to %(email)s.") % {"email": invitation.email})
     return redirect(organisation_url(organisation) + "#people")
@@ -351,6 +395,9 @@ def _sentence(kind: str) -> str | None:
     # A function, not a module constant, so that each sentence is translated in the reader's language.
     return {
         "person.signed_up": _("%(actor)s joined makercloud."),
+        "person.signed_up+operator": _("%(actor)s opened an account for %(person)s."),
+        "person.changed": _("%(actor)s changed the account of %(person)s."),
+        "person.password_changed": _("The password of %(person)s was changed."),
         "person.email_verified": _("%(actor)s confirmed their e-mail address."),
         "person.updated": _("%(actor)s updated their profile."),
         "person.made_operator": _("%(actor)s appointed a platform operator."),
@@ -361,6 +408,8 @@ def _sentence(kind: str) -> str | None:
         "invitation.sent": _("%(actor)s invited %(email)s to %(org)s as %(role)s."),
         "invitation.withdrawn": _("%(actor)s withdrew the invitation of %(email)s to %(org)s."),
         "member.joined": _("%(person)s joined %(org)s as %(role)s."),
+        "member.joined+operator": _("%(actor)s added %(person)s to %(org)s as %(role)s."),
+        "member.role_changed": _("%(actor)s made %(person)s %(role)s of %(org)s."),
         "member.left": _("%(person)s left %(org)s."),
         "member.removed": _("%(actor)s removed %(person)s from %(org)s."),
         "token.created": _("%(actor)s created the access token “%(name)s”."),
@@ -399,7 +448,8 @@ def describe(events: list[Event]) -> list[Entry]:
             "person": data.get("person") or (str(event.actor) if event.actor else ""),
             "name": data.get("name", ""),
         }
-        sentence = _sentence(event.kind)
+        # What an operator did in the admin for someone else reads as theirs ("+operator"), when it has its own words.
+        sentence = (data.get("added_by") == "operator" and _sentence(f"{event.kind}+operator")) or _sentence(event.kind)
         text = sentence % values if sentence else _("%(actor)s: %(kind)s") % {**values, "kind": event.kind}
         entries.append(Entry(event=event, text=text, organisation=organisation))
     return entries

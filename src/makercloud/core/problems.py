@@ -96,7 +96,10 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
     challenge = getattr(exc, "challenge", None)
-    headers = {"WWW-Authenticate": challenge.format(**exc.extra)} if challenge else None
+    headers = {"WWW-Authenticate": challenge.format(**exc.extra)} if challenge else {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # a rate limit (RFC 9110 §10.2.3)
+        headers["Retry-After"] = str(retry_after)
     return problem(status=exc.status, type=exc.type, title=exc.title, detail=exc.detail, headers=headers, **exc.extra)
 
 
@@ -161,6 +164,7 @@ MEANINGS = {
     413: "The body is larger than 1 MiB (`too-large`).",
     415: "The body is not sent as `application/json` (`unsupported-media-type`).",
     422: "The input is not valid (`validation` lists each error in `errors`).",
+    429: "Too many requests: a rate limit is spent (`rate-limited`); try again after the Retry-After header's seconds.",
 }
 
 

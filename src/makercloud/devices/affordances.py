@@ -1,8 +1,9 @@
 """A device model's affordances — its properties, actions and events (the WoT terms) — and checks against them.
 
 Desired states and action inputs are checked by the model's compiled `td.payload_validator` (cached per content
-hash; model versions are immutable). Only when it refuses a value are the problems located again with jsonschema,
-so that each error names its JSON path (`loc`) as the API's problem details do.
+hash; model versions are immutable). Only when it refuses a value are the problems located again with jsonschema
+(its patterns on RE2, `devices.patterns`), so that each error names its JSON path (`loc`) as the API's problem
+details do.
 """
 
 import math
@@ -10,9 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft7Validator
-
-from makercloud.devices import td
+from makercloud.devices import patterns, td
 from makercloud.devices.errors import InvalidDeviceInput, UnknownAction
 from makercloud.devices.models import DeviceModel
 
@@ -92,7 +91,8 @@ def _located(schema: Mapping[str, Any] | None, value: Any, loc: list[str | int])
     """Each problem of a value that the fast check refused, with the JSON path it is at."""
     if not schema:
         return []
-    found = sorted(Draft7Validator(_plain(schema)).iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    found = sorted(patterns.Validator(_plain(schema)).iter_errors(value),  # patterns on RE2, as the fast check
+                   key=lambda e: list(map(str, e.absolute_path)))
     return [{"loc": [*loc, *error.absolute_path], "msg": error.message} for error in found]
 
 

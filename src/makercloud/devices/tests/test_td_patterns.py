@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from makercloud.devices import td
+from makercloud.accounts.models import User
+from makercloud.devices import services, td
 from makercloud.devices.errors import InvalidThingDescription
 from makercloud.devices.models import DeviceModel
 from makercloud.devices.tests.conftest import LAMP
@@ -88,3 +89,21 @@ def test_the_api_refuses_a_look_ahead_with_a_readable_problem(maker_client: Clie
     assert error["loc"] == ["body", "$.properties.scene.properties.name.pattern"]
     assert error["msg"].startswith("not a usable regular expression: look-ahead (?=…) is not supported")
     assert not DeviceModel.objects.exists()
+
+
+def test_a_desired_state_against_a_hostile_pattern_is_refused_naming_its_path(
+    maker: User, maker_client: Client, venture: Venture
+) -> None:
+    document = copy.deepcopy(LAMP)
+    document["properties"]["scene"]["properties"]["name"]["pattern"] = HOSTILE
+    model, _created = services.device_model_publish(actor=maker, organisation=venture.organisation, document=document)
+    device, _secret, _claim = services.device_provision(actor=maker, organisation=venture.organisation, model=model,
+                                                        name="Lamp")
+    response = maker_client.patch(f"/api/v1/devices/{device.pk}/desired",
+                                  {"state": {"scene": {"name": "a" * 19 + "!"}}}, content_type="application/json")
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["loc"] == ["body", "state", "scene", "name"]
+    assert error["msg"] == f"{'a' * 19 + '!'!r} does not match {HOSTILE!r}"
+    device.refresh_from_db()
+    assert device.desired == {}

@@ -163,24 +163,24 @@ def _subscribers_changed() -> None:
     transaction.on_commit(_subscribers_forget)
 
 
-@transaction.atomic
 def webhook_endpoint_create(
     *, actor: User, app: App, url: str, event_types: Iterable[str], description: str = "", enabled: bool = True
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint of an app; returns it with its signing secret, shown this once only."""
     _ensure_maker(actor=actor, app=app)
-    secret = secret_new()
-    endpoint = WebhookEndpoint.objects.create(
-        app=app, url=_checked_url(url), event_types=_checked_types(event_types), description=description.strip(),
-        enabled=enabled, secret_encrypted=secret_seal(secret), created_by=actor,
-    )
-    record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.created", organisation=app.venture,
-                 data={"app": app.pk, "url": endpoint.url, "event_types": endpoint.event_types})
-    _subscribers_changed()
+    checked = _checked_url(url)  # may ask DNS: before the transaction, so that a slow resolver holds no lock
+    with transaction.atomic():
+        secret = secret_new()
+        endpoint = WebhookEndpoint.objects.create(
+            app=app, url=checked, event_types=_checked_types(event_types), description=description.strip(),
+            enabled=enabled, secret_encrypted=secret_seal(secret), created_by=actor,
+        )
+        record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.created", organisation=app.venture,
+                     data={"app": app.pk, "url": endpoint.url, "event_types": endpoint.event_types})
+        _subscribers_changed()
     return endpoint, secret
 
 
-@transaction.atomic
 def webhook_endpoint_update(
     *,
     actor: User,
@@ -191,28 +191,32 @@ def webhook_endpoint_update(
     enabled: bool | None = None,
 ) -> WebhookEndpoint:
     _ensure_maker(actor=actor, app=endpoint.app)
-    changed: dict[str, Any] = {}
-    if url is not None and url.strip() != endpoint.url:
-        endpoint.url = changed["url"] = _checked_url(url)
-    if event_types is not None:
-        types = _checked_types(event_types)
-        if types != endpoint.event_types:
-            endpoint.event_types = changed["event_types"] = types
-    if description is not None and description.strip() != endpoint.description:
-        endpoint.description = changed["description"] = description.strip()
-    if enabled is not None and enabled != endpoint.enabled:
-        endpoint.enabled = changed["enabled"] = enabled
-    if changed:
-        endpoint.save(update_fields=list(changed))
-        if changed.get("enabled") is False:
-            Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
-                state=DeliveryState.CANCELLED, cancel_reason=CANCELLED_ENDPOINT_DISABLED, completed_at=timezone.now()
-            )
-        record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.changed",
-                     organisation=endpoint.app.venture, data=changed)
-        _subscribers_changed()
-        if changed.get("enabled"):
-            _nudge()
+    # A new URL may ask DNS: checked before the transaction, so that a slow resolver holds no lock.
+    checked = _checked_url(url) if url is not None and url.strip() != endpoint.url else None
+    with transaction.atomic():
+        changed: dict[str, Any] = {}
+        if checked is not None:
+            endpoint.url = changed["url"] = checked
+        if event_types is not None:
+            types = _checked_types(event_types)
+            if types != endpoint.event_types:
+                endpoint.event_types = changed["event_types"] = types
+        if description is not None and description.strip() != endpoint.description:
+            endpoint.description = changed["description"] = description.strip()
+        if enabled is not None and enabled != endpoint.enabled:
+            endpoint.enabled = changed["enabled"] = enabled
+        if changed:
+            endpoint.save(update_fields=list(changed))
+            if changed.get("enabled") is False:
+                Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
+                    state=DeliveryState.CANCELLED, cancel_reason=CANCELLED_ENDPOINT_DISABLED,
+                    completed_at=timezone.now(),
+                )
+            record_event(actor=actor, subject=endpoint, kind="webhook_endpoint.changed",
+                         organisation=endpoint.app.venture, data=changed)
+            _subscribers_changed()
+            if changed.get("enabled"):
+                _nudge()
     return endpoint
 
 

@@ -1,5 +1,6 @@
 """Settings shared by every deployment; `default` (embedded), `production` and `test` refine them."""
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,13 @@ def env_flag(name: str, *, default: bool) -> bool:
     raise ValueError(f"{name} must be 1 or 0, not {value!r}")
 
 
+def _cache_prefix(database: dict[str, Any]) -> str:
+    """One key prefix per database: the processes of one platform share their counts, and platforms (or test runs)
+    sharing one Redis keep theirs apart — their app and token ids repeat."""
+    where = f"{database.get('HOST') or ''}:{database.get('PORT') or ''}/{database['NAME']}"
+    return "makercloud-" + hashlib.sha256(where.encode()).hexdigest()[:12]
+
+
 def _caches(url: str) -> dict[str, Any]:
     """Django's cache (the API's rate-limit windows): per process unless MAKERCLOUD_CACHE_URL names a Redis that
     every process shares."""
@@ -124,7 +132,7 @@ def _caches(url: str) -> dict[str, Any]:
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": url,
-                "KEY_PREFIX": os.environ.get("MAKERCLOUD_CACHE_PREFIX", "makercloud"),
+                "KEY_PREFIX": os.environ.get("MAKERCLOUD_CACHE_PREFIX") or _cache_prefix(DATABASES["default"]),
                 # A Redis that hangs slows each API call of an app by at most this, then the limits are skipped.
                 "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
             }

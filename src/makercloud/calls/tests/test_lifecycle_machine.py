@@ -57,10 +57,14 @@ class CallLifecycle(RuleBasedStateMachine):
         self.people: list[User] = []
         self.history: list[str] = []
         self.call: Call
+        self.give_up_in: CallState | None = None
 
     @initialize(kind=st.sampled_from(["sourcing", "challenge"]), hours=st.integers(min_value=1, max_value=48),
-                publish=st.sampled_from([True, True, True, False]))
-    def post(self, kind: str, hours: int, publish: bool) -> None:
+                publish=st.sampled_from([True, True, True, False]),
+                give_up_in=st.sampled_from([None, None, S.OPEN, S.EVALUATED, S.STANDSTILL]))
+    def post(self, kind: str, hours: int, publish: bool, give_up_in: CallState | None) -> None:
+        """Post a call; in some walks the owner will give up on it (cancel) once it is in `give_up_in`."""
+        self.give_up_in = give_up_in
         now = self.clock.now
         self.call = services.call_create(
             actor=self.owner, owner=self.venture, kind=kind, title="Machine call", standstill_days=1,
@@ -104,7 +108,9 @@ class CallLifecycle(RuleBasedStateMachine):
     def the_natural_next_step(self) -> None:
         """What usually happens next — so that the walk gets through the whole lifecycle between the odd moves."""
         call = self._fresh()
-        if call.state == S.OPEN and not Response.objects.filter(call=call).exists():
+        if call.state == self.give_up_in:
+            self.cancel(dice=0)
+        elif call.state == S.OPEN and not Response.objects.filter(call=call).exists():
             self.respond()
         elif call.state == S.OPEN:
             self.time_reaches_a_deadline(offset=0, which="responses_until")
@@ -247,7 +253,8 @@ def test_the_call_lifecycle_has_no_illegal_transition_and_no_early_close(clock: 
     CallLifecycle.clock = clock
     run_state_machine_as_test(
         CallLifecycle,
-        settings=settings(max_examples=40, stateful_step_count=40, deadline=None,
+        # derandomize: the same walks every run, so that the coverage asserted below cannot come and go with the seed
+        settings=settings(max_examples=40, stateful_step_count=40, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )
     # The machine is worth its time only if it walked the whole lifecycle.

@@ -120,6 +120,13 @@ class OrganisationAdmin(MembershipsThroughServices, admin.ModelAdmin):
         services.organisation_save(actor=request.user, organisation=obj, created=not change,  # type: ignore[arg-type]
                                    fields=form.changed_data)
 
+    def delete_model(self, request: HttpRequest, obj: Organisation) -> None:
+        services.organisation_delete(actor=request.user, organisation=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
+        for organisation in queryset:
+            services.organisation_delete(actor=request.user, organisation=organisation)  # type: ignore[arg-type]
+
     @admin.action(description=_("Verify the selected organisations"))
     def verify(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
         for organisation in queryset:
@@ -161,8 +168,21 @@ class InvitationAdmin(admin.ModelAdmin):
     fields = ("organisation", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
     readonly_fields = fields
 
+    actions = ["withdraw"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # an invitation's token exists only in its e-mail; invite from the organisation's page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # withdrawn, not deleted: the organisation's timeline keeps it
+
+    @admin.action(description=_("Withdraw the selected invitations"))
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        open_ones = [invitation for invitation in queryset.select_related("organisation")
+                     if invitation.accepted_at is None]
+        for invitation in open_ones:
+            services.invitation_revoke(actor=request.user, invitation=invitation)  # type: ignore[arg-type]
+        self.message_user(request, _("Withdrew %(count)d invitations.") % {"count": len(open_ones)}, messages.SUCCESS)
 
 
 @admin.register(PersonalAccessToken)
@@ -172,8 +192,19 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
     fields = ("person", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
 
+    actions = ["revoke"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, not deleted: the person's timeline keeps it
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PersonalAccessToken]) -> None:
+        for token in queryset:
+            services.token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
+        self.message_user(request, _("Revoked %(count)d tokens.") % {"count": len(queryset)}, messages.SUCCESS)

@@ -51,6 +51,10 @@ PLATFORM_SLUG = "platform"
 
 # What a person may have e-mailed on their request (windows of the clock: hours and UTC days; see core.ratelimits).
 HOUR, DAY = 3600, 86400
+SIGN_UPS_PER_CLIENT = RateLimit(
+    "sign-ups-per-client", 50, HOUR,
+    gettext_lazy("Too many accounts were opened from your network this hour. Try again in %(wait)s."),
+)
 VERIFICATION_RESENDS = RateLimit(
     "verification-resends", 5, HOUR,
     gettext_lazy("We sent you %(count)s confirmation links this hour. Try again in %(wait)s."),
@@ -92,8 +96,11 @@ def _public_url(path: str) -> str:
 
 @transaction.atomic
 def person_sign_up(
-    *, email: str, name: str, password: str, intent: str = Intent.USER, send_verification: bool = True
+    *, email: str, name: str, password: str, intent: str = Intent.USER, send_verification: bool = True,
+    client: str = "",
 ) -> User:
+    """Open an account. `client` is the asker's network address on the pages: sign-ups from one are rate limited,
+    as each sends a confirmation e-mail."""
     email = User.objects.normalize_email(email).strip().lower()
     if intent not in Intent.values:
         raise InvalidInput(detail=_("Unknown choice: %(value)s") % {"value": intent})
@@ -105,6 +112,8 @@ def person_sign_up(
         validate_password(password, user=User(email=email, name=name))
     except ValidationError as error:
         raise WeakPassword(detail=" ".join(error.messages)) from error
+    if client:
+        rate_limits_take([(SIGN_UPS_PER_CLIENT, client)])
     try:
         person = User.objects.create_user(email=email, password=password, name=name.strip(), intent=intent)
     except IntegrityError as error:  # a concurrent sign-up with the same address
@@ -341,6 +350,20 @@ def organisation_save(*, actor: User, organisation: Organisation, created: bool,
     return organisation
 
 
+@transaction.atomic
+def organisation_delete(*, actor: User, organisation: Organisation) -> None:
+    """Delete an organisation in the admin (with its memberships and invitations), recording who did."""
+    record_event(
+        actor=actor,
+        subject=organisation,
+        kind="organisation.deleted",
+        organisation=organisation,
+        public=True,
+        data={"kind": organisation.kind, "name": organisation.name},
+    )
+    organisation.delete()
+
+
 # Memberships and invitations ------------------------------------------------------------------------------------
 
 
@@ -556,7 +579,8 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(*, actor: User, token: PersonalAccessToken) -> PersonalAccessToken:
-    if token.person_id != actor.pk:
+    """Revoke a token: its owner, or a platform operator (a token that leaked)."""
+    if token.person_id != actor.pk and not selectors.is_operator(person=actor):
         raise InvalidInput(detail=_("This is not your token."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()

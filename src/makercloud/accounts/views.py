@@ -49,13 +49,17 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request, reverse("web:dashboard")))
     form = forms.SignUpForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         try:
-            person = services.person_sign_up(**form.cleaned_data)
+            person = services.person_sign_up(**form.cleaned_data, client=request.META.get("REMOTE_ADDR", ""))
         except EmailTaken as error:
             form.add_error("email", explain(error))
         except WeakPassword as error:
             form.add_error("password", explain(error))
+        except TooManyRequests as error:
+            form.add_error(None, explain(error))
+            status = 429
         except DomainError as error:
             form.add_error(None, explain(error))
         else:
@@ -63,7 +67,6 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Welcome to makercloud, %(name)s. We sent you a link to confirm your "
                                         "e-mail address.") % {"name": person.get_short_name()})
             return redirect(_next_url(request, reverse("web:dashboard")))
-    status = 400 if form.is_bound else 200
     return render(request, "accounts/sign_up.html", {"form": form, "next": _next_url(request, "")}, status=status)
 
 
@@ -405,6 +408,7 @@ def _sentence(kind: str) -> str | None:
         "organisation.updated": _("%(actor)s updated the profile of %(org)s."),
         "organisation.verified": _("%(actor)s verified %(org)s."),
         "organisation.rejected": _("%(actor)s declined to verify %(org)s."),
+        "organisation.deleted": _("%(actor)s deleted %(org)s."),
         "invitation.sent": _("%(actor)s invited %(email)s to %(org)s as %(role)s."),
         "invitation.withdrawn": _("%(actor)s withdrew the invitation of %(email)s to %(org)s."),
         "member.joined": _("%(person)s joined %(org)s as %(role)s."),

@@ -115,3 +115,35 @@ def test_a_person_who_changes_their_password_finds_it_in_their_timeline(
     assert response.status_code == 302
     event = Event.objects.get(kind="person.password_changed", subject_id=str(maker.pk))
     assert event.actor == maker and event.data["how"] == "changed"
+
+
+def test_an_organisation_deleted_in_the_admin_leaves_a_public_event(
+    operator: User, maker: User, client_for: Callable[[User], Client],
+) -> None:
+    supplier = services.organisation_create(actor=maker, kind="supplier", name="Gone Motors")
+    response = client_for(operator).post(f"/admin/accounts/organisation/{supplier.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Organisation.objects.filter(pk=supplier.pk).exists()
+    event = Event.objects.get(kind="organisation.deleted")
+    assert event.actor == operator and event.public and event.data == {"kind": "supplier", "name": "Gone Motors"}
+    assert describe([event])[0].text == "Olga Operator deleted Gone Motors."
+
+
+def test_operators_withdraw_invitations_and_revoke_tokens_but_delete_neither(
+    operator: User, maker: User, client_for: Callable[[User], Client],
+) -> None:
+    supplier = services.organisation_create(actor=maker, kind="supplier", name="Compressor Co")
+    invitation, _token = services.invitation_create(actor=maker, organisation=supplier, email="x@example.com")
+    token, raw = services.token_create(person=maker, name="leaked", scopes=["profile"])
+    client = client_for(operator)
+    assert client.get(f"/admin/accounts/invitation/{invitation.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/accounts/personalaccesstoken/{token.pk}/delete/").status_code == 403
+    response = client.post("/admin/accounts/invitation/", {"action": "withdraw", "_selected_action": [invitation.pk]})
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is not None
+    assert Event.objects.get(kind="invitation.withdrawn", subject_id=str(invitation.pk)).actor == operator
+    response = client.post("/admin/accounts/personalaccesstoken/", {"action": "revoke",
+                                                                     "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    assert Event.objects.get(kind="token.revoked", subject_id=str(token.pk)).actor == operator
+    assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401

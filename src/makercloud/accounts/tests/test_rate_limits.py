@@ -178,3 +178,25 @@ def test_one_network_asks_for_at_most_20_reset_links_an_hour(make_person: Callab
     other = Client(REMOTE_ADDR="198.51.100.2")
     assert other.post("/accounts/password/reset/", {"email": people[20].email}).status_code == 302
     assert len(mail.outbox) == 21
+
+
+# Sign-ups --------------------------------------------------------------------------------------------------------
+
+
+def test_one_network_opens_at_most_50_accounts_an_hour(db: Any, clock: Callable[[timedelta], None],
+                                                       django_capture_on_commit_callbacks: Any) -> None:
+    def sign_up(n: int) -> Any:
+        return Client(REMOTE_ADDR="203.0.113.9").post("/accounts/signup/", {
+            "email": f"bulk{n}@example.com", "name": f"Bulk {n}", "password": "a-long-passphrase-42",
+            "intent": "user"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(50):
+            assert sign_up(n).status_code == 302
+        refused = sign_up(50)
+    assert refused.status_code == 429
+    text = refused.content.decode()
+    assert "Too many accounts were opened from your network this hour" in text and 'value="bulk50@example.com"' in text
+    assert not User.objects.filter(email="bulk50@example.com").exists() and len(mail.outbox) == 50
+    clock(timedelta(hours=1))
+    assert sign_up(50).status_code == 302

@@ -2,8 +2,9 @@
 /automations/{id}`, `GET /automations/{id}/runs`, `GET, POST /scenes`, `GET, PATCH, DELETE /scenes/{id}`,
 `POST /scenes/{id}/run`.
 
-Reading needs `devices:read`, writing `devices:control`. With an app's OAuth token the automations and scenes are
-the ones the app created for the person, and they may use only the devices of its grant.
+Reading needs `devices:read`, writing `devices:control`. A person's automations and scenes may use only the devices in
+their home (automations.access); with an app's OAuth token they are the ones the app created for the person, and
+they may use only the devices of its grant.
 """
 
 from datetime import datetime
@@ -165,11 +166,12 @@ def automations_list(request: HttpRequest) -> Any:
 )
 def automation_create(request: HttpRequest, body: AutomationIn) -> Any:
     """A trigger (a device event, a property crossing a threshold, or a schedule) and the actions it runs
-    (invoke a device action, set desired state, notify you), across devices of any venture that you may control.
+    (invoke a device action, set desired state, notify you), across the devices in your home, whichever venture
+    made them (with an app's token: the devices of its grant).
 
     Events, properties and actions must exist in each device's model, and inputs and states fit their schemas
-    (422 `validation`, each problem located in `errors`); a device you may not control is 403
-    `device-not-controllable`.
+    (422 `validation`, each problem located in `errors`); any other device — one of a venture you belong to but not
+    in your home, too — is 403 `device-not-controllable`.
     """
     automation = services.automation_create(
         actor=caller(request), name=body.name, enabled=body.enabled, trigger=_dumped(body.trigger),

@@ -28,10 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from makercloud.accounts.models import User
-from makercloud.automations import grants, schedules
+from makercloud.automations import access, grants, schedules
 from makercloud.automations.models import Automation, Effect, Run, RunStatus, StopReason, TriggerKind
 from makercloud.core.errors import DomainError
-from makercloud.devices import selectors as device_selectors
 from makercloud.devices import services as device_services
 from makercloud.devices.models import Device
 
@@ -105,19 +104,14 @@ def _devices_used(run: Run) -> list[str]:
     return list(dict.fromkeys(used))
 
 
-def _refusal(run: Run, owner: User, devices: dict[str, Device]) -> str:
-    """Why the run may not act (the empty string when it may): every device used must still be the owner's to
-    control, and an app's grant must still be active and cover them."""
-    for device_id in _devices_used(run):
-        device = devices.get(device_id)
-        if device is None or not device_selectors.can_control(person=owner, device=device):
-            label = device.name if device is not None else device_id
-            return _("%(person)s may no longer control %(device)s.") % {"person": owner.name or owner.email,
-                                                                        "device": label}
+def _rule(run: Run) -> tuple[access.DeviceRule, str]:
+    """The devices rule of the run's automation or scene, and why it may not act at all (the empty string when it
+    may): an app's grant must still be in force with devices:control."""
     grant_id = run.automation.grant_id if run.automation is not None else (run.scene.grant_id if run.scene else None)
-    if grant_id is not None:
-        return grants.refusal(grant_id=grant_id, device_ids=set(_devices_used(run)))
-    return ""
+    if grant_id is None:
+        return access.DeviceRule(person=run.owner, grant=None), ""
+    grant = grants.active(grant_id=grant_id)
+    return access.DeviceRule(person=run.owner, grant=grant), grants.refusal(grant=grant)
 
 
 def _act(run: Run, index: int, action: dict[str, Any], owner: User, devices: dict[str, Device]) -> dict[str, Any]:
@@ -172,19 +166,36 @@ def _carry_out(run: Run) -> Run:
     owner = run.owner
     used = Device.objects.select_related("model", "organisation").filter(pk__in=_devices_used(run))
     devices = {device.pk: device for device in used}
-    refusal = _refusal(run, owner, devices)
+    rule, refusal = _rule(run)
+    trigger_device = automation.trigger.get("device") if automation is not None else None
+    if not refusal and trigger_device and not rule.allows(devices.get(trigger_device)):
+        # the watched device is no longer theirs: its facts are someone else's, so nothing is done with them
+        refusal = rule.refusal_at_run(devices.get(trigger_device), trigger_device)
     if refusal:
         run.cause = {k: v for k, v in run.cause.items() if k != "data"}  # not the data of a device no longer theirs
         return _finish(run, RunStatus.STOPPED, reason=StopReason.PERMISSION, detail=refusal)
     run.log = []
+    skipped: list[str] = []
     now = timezone.now()
     for index, action in enumerate(run.actions):
-        if automation is not None and action.get("device"):
+        device_id = action.get("device")
+        if device_id and not rule.allows(devices.get(device_id)):
+            # a device that changed hands since the automation was saved: skipped, the other actions still run
+            why = rule.refusal_at_run(devices.get(device_id), device_id)
+            skipped.append(why)
+            run.log.append({"index": index, "kind": action["kind"], "device": device_id, "outcome": "skipped",
+                            "error": why, "type": "device-not-controllable"})
+            continue
+        if automation is not None and device_id:
             # before acting: the device may answer (and its fact arrive) before this thread gets on
-            Effect.objects.create(device_id=action["device"], run=run, chain=[*run.chain, automation.pk], at=now)
+            Effect.objects.create(device_id=device_id, run=run, chain=[*run.chain, automation.pk], at=now)
         run.log.append(_act(run, index, action, owner, devices))
-    failed = [entry for entry in run.log if entry["outcome"] != "ok"]
-    return _finish(run, RunStatus.FAILED if failed else RunStatus.DONE)
+    detail = " ".join(dict.fromkeys(skipped))
+    if skipped and len(skipped) == len(run.log):
+        return _finish(run, RunStatus.STOPPED, reason=StopReason.PERMISSION, detail=detail)
+    failed = [entry for entry in run.log if entry["outcome"] == "error"]
+    return _finish(run, RunStatus.FAILED if failed else RunStatus.DONE,
+                   reason=StopReason.PERMISSION if skipped else "", detail=detail)
 
 
 def runs_recover(*, now: Any = None) -> int:

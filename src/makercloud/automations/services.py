@@ -1,7 +1,7 @@
 """Every write about automations and scenes.
 
-A trigger or an action names devices; each must be one the person may control (devices.selectors.can_control: their
-home's, or their ventures') — and, for an app acting with an OAuth token, one of its grant's devices. Events,
+A trigger or an action names devices; each must be one the automation may use (`access`: a device in the person's
+home; for an app acting with an OAuth token, a device of its grant). Events,
 properties and actions must exist in the device's model and inputs and desired states fit their schemas
 (devices.affordances). Problems are collected, each located (`loc`) in the request body, and raised together.
 
@@ -20,11 +20,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from makercloud.accounts.models import User
-from makercloud.automations import grants, matching, schedules
+from makercloud.automations import access, matching, schedules
 from makercloud.automations.errors import DeviceNotControllable, InvalidAutomation
 from makercloud.automations.models import Automation, AutomationDevice, Run, RunStatus, Scene, TriggerKind
 from makercloud.core.errors import DomainError
 from makercloud.core.events import record_event
+from makercloud.developers.models import Grant
 from makercloud.devices import affordances
 from makercloud.devices import selectors as device_selectors
 from makercloud.devices.models import Device
@@ -37,12 +38,12 @@ Loc = list[str | int]
 class _Checker:
     """Collects the problems of one trigger and its actions, and the devices they use."""
 
-    def __init__(self, *, actor: User, grant: Any) -> None:
+    def __init__(self, *, actor: User, grant: Grant | None) -> None:
         self.actor, self.grant = actor, grant
+        self.rule = access.DeviceRule(person=actor, grant=grant)
         self.problems: list[dict[str, Any]] = []
         self.refused: list[dict[str, Any]] = []
         self.devices: dict[str, Device] = {}
-        self._granted: set[str] | None = None
 
     def problem(self, loc: Loc, msg: str) -> None:
         self.problems.append({"loc": loc, "msg": msg})
@@ -54,13 +55,8 @@ class _Checker:
         if device_id in self.devices:
             return self.devices[device_id]
         device = Device.objects.select_related("model", "organisation").filter(pk=device_id[:32]).first()
-        allowed = device is not None and device_selectors.can_control(person=self.actor, device=device)
-        if allowed and self.grant is not None:
-            if self._granted is None:
-                self._granted = grants.granted_devices(self.grant)
-            allowed = device_id in self._granted and grants.CONTROL in (self.grant.scopes or [])
-        if not allowed or device is None:
-            self.refused.append({"loc": loc, "msg": f"you may not control device {device_id}"})
+        if device is None or not self.rule.allows(device):
+            self.refused.append({"loc": loc, "msg": self.rule.refusal_on_saving(device_id)})
             return None
         self.devices[device_id] = device
         return device
@@ -73,8 +69,8 @@ class _Checker:
 
     def raise_if_any(self) -> None:
         if self.refused:
-            raise DeviceNotControllable(detail="; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}"
-                                                         for p in self.refused), errors=self.refused)
+            raise DeviceNotControllable(detail=" ".join(dict.fromkeys(p["msg"] for p in self.refused)),
+                                        errors=self.refused)
         if self.problems:
             raise InvalidAutomation(detail="; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}"
                                                      for p in self.problems[:10]), errors=self.problems)
@@ -212,7 +208,7 @@ def _index_devices(automation: Automation, trigger_device: str | None, actions: 
 
 @transaction.atomic
 def automation_create(
-    *, actor: User, name: str, trigger: Any, actions: Any, enabled: bool = True, grant: Any = None
+    *, actor: User, name: str, trigger: Any, actions: Any, enabled: bool = True, grant: Grant | None = None
 ) -> Automation:
     check = _Checker(actor=actor, grant=grant)
     spec = _check_trigger(check, trigger)
@@ -240,7 +236,7 @@ def _for_update(automation: Automation) -> Automation:
 @transaction.atomic
 def automation_update(
     *, actor: User, automation: Automation, name: str | None = None, enabled: bool | None = None,
-    trigger: Any = None, actions: Any = None, grant: Any = None,
+    trigger: Any = None, actions: Any = None, grant: Grant | None = None,
 ) -> Automation:
     """Change an automation (its owner, or the app that created it). A new trigger or new actions are checked as on
     creation; a changed trigger re-arms its threshold and recomputes its schedule."""
@@ -286,7 +282,7 @@ def automation_delete(*, actor: User, automation: Automation) -> None:
 
 
 @transaction.atomic
-def scene_create(*, actor: User, name: str, actions: Any, grant: Any = None) -> Scene:
+def scene_create(*, actor: User, name: str, actions: Any, grant: Grant | None = None) -> Scene:
     check = _Checker(actor=actor, grant=grant)
     checked = _check_actions(check, actions)
     check.raise_if_any()
@@ -297,7 +293,7 @@ def scene_create(*, actor: User, name: str, actions: Any, grant: Any = None) -> 
 
 
 @transaction.atomic
-def scene_update(*, actor: User, scene: Scene, name: str | None = None, actions: Any = None, grant: Any = None
+def scene_update(*, actor: User, scene: Scene, name: str | None = None, actions: Any = None, grant: Grant | None = None
                  ) -> Scene:
     if actions is not None:
         check = _Checker(actor=actor, grant=grant)

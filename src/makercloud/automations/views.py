@@ -99,11 +99,12 @@ def automation_list(request: HttpRequest) -> HttpResponse:
 
 def _edit(request: HttpRequest, automation: Automation | None) -> HttpResponse:
     person: User = request.user  # type: ignore[assignment]
-    choices, offers = _home(person)
-    if automation is not None:  # devices it uses from outside the home (a venture's, through the API) stay choosable
+    choices, offers = _home(person)  # only the devices in the person's home may be used (automations.access)
+    gone: list[str] = []
+    if automation is not None:  # devices it uses that have left the home since: named, so that they can be replaced
         known = {pk for pk, _label in choices}
         used = {d for d in [automation.trigger.get("device"), *(a.get("device") for a in automation.actions)] if d}
-        choices += sorted(selectors.device_names(device_ids=used - known).items())
+        gone = sorted(selectors.device_names(device_ids=used - known).values())
     data = request.POST if request.method == "POST" else None
     initial = AutomationForm.initial_of(automation) if automation is not None else None
     form = AutomationForm(data, devices=choices, initial=initial)
@@ -131,7 +132,7 @@ def _edit(request: HttpRequest, automation: Automation | None) -> HttpResponse:
                 _problems(form, error)
         status = 400
     context = {"form": form, "actions": actions, "offers": offers, "automation": automation,
-               "action_count": len(actions)}
+               "action_count": len(actions), "gone": gone}
     if automation is not None:
         runs = list(selectors.runs_of(automation=automation)[:RUNS_SHOWN])
         names = _names_of([automation])

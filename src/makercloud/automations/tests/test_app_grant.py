@@ -62,3 +62,26 @@ def test_an_app_token_is_limited_to_its_grant(
     assert latest.detail == "The app's access was revoked."
     assert Invocation.objects.filter(device=world.lamp).count() == 1
     assert client.get(f"{B}/automations", headers=as_app).status_code == 401  # the token went with the grant
+
+
+def test_an_apps_action_on_a_device_taken_out_of_its_grant_is_skipped(
+    world: World, client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    app, _ = register(world)
+    token = token_for(world, app, client_for(world.user), scopes=["devices:read", "devices:control"],
+                      devices=[world.lamp, world.other])["access_token"]
+    rule = {"name": "Blink the kitchen when the bedroom is hot",
+            "trigger": {"kind": "event", "device": world.other.pk, "event": "overheated"},
+            "actions": [{"kind": "invoke", "device": world.lamp.pk, "action": "blink", "input": {"times": 1}},
+                        {"kind": "notify", "title": "The bedroom lamp is hot"}]}
+    created = Client().post(f"{B}/automations", rule, content_type="application/json",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert created.status_code == 201, created.json()
+
+    Grant.objects.get(app=app, person=world.user).devices.set([world.other])  # the person narrowed the grant
+    facts(events=[(world.other.pk, "overheated", 70)])
+    run = Run.objects.get(automation_id=created.json()["id"])
+    assert [(entry["outcome"], entry.get("error")) for entry in run.log] == [
+        ("skipped", "The app may no longer control Kitchen lamp."), ("ok", None)]
+    assert run.reason == StopReason.PERMISSION
+    assert not Invocation.objects.filter(device=world.lamp).exists()

@@ -81,28 +81,3 @@ def test_a_weekday_schedule_reads_as_such_in_the_list(home: Home, client_for: Ca
     })
     assert response.status_code == 302
     assert "At 07:30 on Monday, Friday (Asia/Shanghai)" in browser.get("/automations/").content.decode()
-
-
-def test_a_ventures_device_used_through_the_api_stays_choosable_on_the_page(
-    make_person: Callable[..., User], client_for: Callable[[User], Client]
-) -> None:
-    from makercloud.automations import services
-    from makercloud.automations.tests.conftest import _venture_device
-    from makercloud.devices.tests.conftest import LAMP
-
-    maker = make_person(name="Mei Maker")
-    lamp, _secret, _code = _venture_device(maker, "Bright Lab", LAMP, "Prototype lamp")  # the venture's, unclaimed
-    automation = services.automation_create(
-        actor=maker, name="Prototype check", trigger={"kind": "event", "device": lamp.pk, "event": "overheated"},
-        actions=[{"kind": "invoke", "device": lamp.pk, "action": "reboot"}],
-    )
-    browser = client_for(maker)
-    assert "Prototype lamp" in browser.get(f"/automations/{automation.pk}/").content.decode()
-    saved = browser.post(f"/automations/{automation.pk}/", {
-        "name": "Prototype check (renamed)", "enabled": "on", "kind": "event", "device": lamp.pk,
-        "event": "overheated", "timezone": "UTC", "action_count": "1", "action-0-kind": "invoke",
-        "action-0-device": lamp.pk, "action-0-action": "reboot",
-    })
-    assert saved.status_code == 302
-    automation.refresh_from_db()
-    assert automation.name == "Prototype check (renamed)"

@@ -67,16 +67,16 @@ def test_runs_nobody_dispatched_are_recovered_and_a_crashing_run_is_given_up(hom
     assert (doomed.status, doomed.reason) == (RunStatus.FAILED, StopReason.GAVE_UP)
 
 
-def test_a_device_no_longer_the_persons_stops_the_run_without_acting(home: Home) -> None:
+def test_a_device_no_longer_the_persons_is_skipped_and_the_rest_still_runs(home: Home) -> None:
     automation = _rule(home)
     device_services.device_unbind(actor=home.person, device=home.lamp)
     facts(events=[(home.thermostat.pk, "alarm", 99)])
     run = Run.objects.get(automation=automation)
-    assert (run.status, run.reason) == (RunStatus.STOPPED, StopReason.PERMISSION)
+    assert (run.status, run.reason) == (RunStatus.DONE, StopReason.PERMISSION)
     assert "Desk lamp" in run.detail
-    assert "data" not in run.cause
+    assert [entry["outcome"] for entry in run.log] == ["skipped", "ok"]
     assert not Invocation.objects.exists()
-    assert not Notification.objects.exists()
+    assert Notification.objects.filter(person=home.person, title="Alarm in the hall").exists()
 
 
 def test_a_failing_action_is_logged_and_the_others_still_run(home: Home) -> None:

@@ -8,6 +8,11 @@
     GET, POST /ledger/payouts                      GET /ledger/payouts/{id}
 
 A rule problem is a 422 `invalid-rule` with `line` and `column` (1-based). See docs/rules.md.
+
+Who sees a settlement's shares: the venture's members and operators all of them; anyone else who may see it (a public
+rule's, or a party of the rule) the amount, the rule, the party-group totals (`groups`) and only the shares paid to
+them or to an organisation they belong to. `venture_id` is always a venture's id as in /ventures/{id};
+`organisation_id` its organisation's.
 """
 
 from datetime import datetime
@@ -31,6 +36,7 @@ from makercloud.ledger.rules import Allocation, Member, allocate, rule_parse, se
 from makercloud.ledger.rules.allocation import Context
 from makercloud.ledger.rules.errors import PayoutNotFound
 from makercloud.ledger.selectors import rules as selectors
+from makercloud.ledger.selectors.statements import SettlementView, settlement_groups, settlement_view
 from makercloud.ledger.services import payouts as payout_services
 from makercloud.ledger.services import rules as services
 from makercloud.ledger.services import settlement as settlement_services
@@ -312,10 +318,16 @@ class SettlementShareOut(Schema):
     transfer_id: str | None
 
 
+class GroupTotalOut(Schema):
+    party: str = Field(..., description="platform, venture, suppliers, co_creators or investors.")
+    amount: int
+
+
 class SettlementOut(Schema):
     id: int
     event_id: str
-    venture_id: int = Field(..., description="The venture's organisation.")
+    venture_id: int | None = Field(..., description="The venture (as in /ventures/{id}).")
+    organisation_id: int = Field(..., description="The venture's organisation (whose books the transfers are in).")
     kind: str
     revenue_class: str
     amount: MoneyOut
@@ -327,6 +339,10 @@ class SettlementOut(Schema):
     created_at: datetime
     seed: str = Field(..., description="The tie-break seed: the first 8 bytes of sha256(event_id), unsigned.")
     batch: UUID
+    view: Literal["full", "groups"] = Field(..., description=(
+        "full: every share (the venture's members, operators); groups: the party-group totals, and only the "
+        "shares paid to the caller or their organisations."))
+    groups: list[GroupTotalOut] = Field(..., description="The shares summed per party group, for anyone.")
     shares: list[SettlementShareOut]
 
 
@@ -354,26 +370,42 @@ class SettlementDetail(SettlementOut):
     recompute: RecomputeOut
 
 
-def _settlement_out(s: Settlement) -> dict[str, Any]:
+def _settlement_out(s: Settlement, view: SettlementView) -> dict[str, Any]:
     return {
-        "id": s.pk, "event_id": s.event_id, "venture_id": s.venture_id, "kind": s.kind,
+        "id": s.pk, "event_id": s.event_id, "venture_id": getattr(getattr(s.venture, "venture", None), "pk", None),
+        "organisation_id": s.venture_id, "kind": s.kind,
         "revenue_class": s.revenue_class, "amount": {"amount": s.amount, "currency": s.currency},
         "rule_id": s.rule_version.rule_id, "rule_version": s.rule_version.number,
         "rule_hash": s.rule_version.content_hash, "refund_of": s.refund_of.event_id if s.refund_of_id else None,  # type: ignore[union-attr]
         "occurred_at": s.occurred_at, "created_at": s.created_at, "seed": s.seed, "batch": s.batch,
-        "shares": [{**share, "amount": share["minor"], "transfer_id": share.get("transfer_id")} for share in s.shares],
+        "view": "full" if view.whole else "groups",
+        "groups": [{"party": party, "amount": amount} for party, amount in settlement_groups(s).items()],
+        "shares": [{**share, "amount": share["minor"], "transfer_id": share.get("transfer_id")}
+                   for share in view.shares(s)],
     }
 
 
-def _settlement_detail(s: Settlement) -> dict[str, Any]:
+def _settlement_detail(s: Settlement, view: SettlementView) -> dict[str, Any]:
     recompute = selectors.settlement_recompute(settlement=s)
     steps = None
     if recompute.allocation is not None:
         steps = _allocation_out(recompute.allocation, content_hash="", seed=0)["steps"]
-    return {**_settlement_out(s), "rule_text": s.rule_version.text,
-            "transfers": list(selectors.transfers_of(settlement=s)),
-            "recompute": {"matches": recompute.matches, "differences": recompute.differences, "steps": steps,
-                          "expected": recompute.expected}}
+    expected = recompute.expected
+    transfers = list(selectors.transfers_of(settlement=s))
+    differences = recompute.differences
+    if not view.whole:  # the shares by group: no member's name or amount but the caller's own
+        steps = [{**step, "members": []} for step in steps] if steps is not None else None
+        grouped: dict[tuple[int, str], int] = {}
+        for share in expected:
+            grouped[(share["line"], share["party"])] = grouped.get((share["line"], share["party"]), 0) + share["minor"]
+        expected = [{"line": line, "party": party, "member": None, "minor": minor}
+                    for (line, party), minor in grouped.items()]
+        mine = {str(share.get("transfer_id")) for share in view.shares(s)}
+        transfers = [transfer for transfer in transfers if str(transfer.pk) in mine]
+        differences = ["the recomputed shares differ from the transfers in the journal"] if differences else []
+    return {**_settlement_out(s, view), "rule_text": s.rule_version.text, "transfers": transfers,
+            "recompute": {"matches": recompute.matches, "differences": differences, "steps": steps,
+                          "expected": expected}}
 
 
 @router.post("/ledger/settlements",
@@ -398,7 +430,9 @@ def settlement_create(request: HttpRequest, body: SettlementIn,
         amount=Money(body.amount, body.currency), occurred_at=body.occurred_at, actor=caller(request),
         refund_of=body.refund_of,
     )
-    return Status(200 if known else 201, _settlement_detail(settlement))
+    person = caller(request)
+    return Status(200 if known else 201,
+                  _settlement_detail(settlement, settlement_view(viewer=person, settlement=settlement)))
 
 
 class SettlementFilter(Schema):
@@ -410,13 +444,22 @@ class SettlementFilter(Schema):
             summary="Settlements the caller may see")
 @paginate(CursorPage)
 def settlement_list(request: HttpRequest, filters: Query[SettlementFilter]) -> Any:
-    """Settlements of the caller's ventures, of rules naming the caller, and of public rules, newest first."""
-    settlements = selectors.settlements_visible(viewer=viewer(request))
+    """Settlements of the caller's ventures, of rules naming the caller, and of public rules, newest first. Only the
+    venture's members and operators see every share; others the group totals and their own shares (`view`)."""
+    asker = viewer(request)
+    settlements = selectors.settlements_visible(viewer=asker).select_related("venture__venture")
     if filters.venture_id:
         settlements = settlements.filter(venture__venture__pk=filters.venture_id)
     if filters.kind:
         settlements = settlements.filter(kind=filters.kind)
-    return _Mapped(settlements.select_related("refund_of"), _settlement_out)
+    views: dict[int, SettlementView] = {}
+
+    def render(s: Settlement) -> dict[str, Any]:
+        if s.venture_id not in views:
+            views[s.venture_id] = settlement_view(viewer=asker, settlement=s)
+        return _settlement_out(s, views[s.venture_id])
+
+    return _Mapped(settlements.select_related("refund_of"), render)
 
 
 class _Mapped:
@@ -444,8 +487,11 @@ class _Row(dict[str, Any]):
 @router.get("/ledger/settlements/{settlement_id}", response={200: SettlementDetail, **responses(404)},
             auth=optional("ledger:read"), summary="A settlement, its transfers and its recomputation")
 def settlement_detail(request: HttpRequest, settlement_id: Id) -> Any:
-    """Whoever may see the rule sees the settlement, the transfers and whether recomputing gives the same shares."""
-    return _settlement_detail(selectors.settlement_get(viewer=viewer(request), settlement_id=settlement_id))
+    """Whoever may see the rule sees the settlement, the group totals and whether recomputing gives the same shares;
+    every share and transfer only the venture's members and operators, others only their own."""
+    asker = viewer(request)
+    settlement = selectors.settlement_get(viewer=asker, settlement_id=settlement_id)
+    return _settlement_detail(settlement, settlement_view(viewer=asker, settlement=settlement))
 
 
 # Payouts ----------------------------------------------------------------------------------------------------------

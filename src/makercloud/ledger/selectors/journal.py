@@ -132,6 +132,14 @@ def can_move_money_of(*, person: User, account: Account) -> bool:
     return role_in(person=person, organisation=account.organisation) in (Role.OWNER.value, Role.ADMIN.value)
 
 
+def can_book_for(*, person: User, organisation: Organisation) -> bool:
+    """Whether a transfer made by hand may be put in this venture's books: operators, and the venture's own owners
+    and administrators — never another venture's (its transfers list, exports and statement read its books)."""
+    if is_operator(person=person):
+        return True
+    return role_in(person=person, organisation=organisation) in (Role.OWNER.value, Role.ADMIN.value)
+
+
 def transfers_visible_to(
     *,
     person: User,

@@ -3,9 +3,11 @@
 A statement is computed whenever it is asked for, from the platform's own data — never stored:
 
 - revenue from R's `Settlement` rows (sales, subscriptions and services, net of refunds), by revenue class;
-- where it went from the transfers those settlements made (their `reference` is the event id), netted per recipient
-  account: credits minus debits, so a refund takes back what its sale gave. The account's purpose names the
-  stakeholder group; costs are what went to suppliers (payables) and to the platform (resources used);
+- where it went from the transfers those settlements made — the settlement's own linked batch (`Settlement.batch`,
+  drawn by the journal, so no hand-made transfer can be in it), narrowed to the transfers with its venture and event
+  id — netted per recipient account: credits minus debits, so a refund takes back what its sale gave. The account's
+  purpose names the stakeholder group; costs are what went to suppliers (payables) and to the platform (resources
+  used);
 - user resources from devices of the venture's device models (owners, telemetry, events, last contact) and the
   co-creator set of the venture's rules.
 
@@ -28,7 +30,7 @@ from django.db import connection
 from django.db.models import Count, F, Q
 
 from makercloud.accounts import selectors as accounts_selectors
-from makercloud.accounts.models import Organisation, OrganisationKind, User
+from makercloud.accounts.models import Membership, Organisation, OrganisationKind, User
 from makercloud.core.money import Money
 from makercloud.devices.models import Device, DeviceEvent, DeviceModel, TelemetryPoint
 from makercloud.ledger.errors import InvalidWhatIf, NotVentureInsider, StatementPlanNotFound
@@ -56,7 +58,7 @@ PURPOSE_GROUP = {
 }
 REVENUE_KINDS = (SettlementKind.SALE.value, SettlementKind.SUBSCRIPTION.value, SettlementKind.SERVICE.value)
 CO_CREATOR_SET = "co_creators"
-# The codes of the transfers a settlement makes (a transfer made by hand with an event's id as reference is not one).
+# The codes of the transfers a settlement makes.
 SETTLEMENT_CODES = (TransferCode.SALE.value, TransferCode.REFUND.value, TransferCode.SUBSCRIPTION.value,
                     TransferCode.SERVICE.value)
 
@@ -223,6 +225,44 @@ def ensure_statement_insider(*, viewer: User | None, venture: Venture) -> None:
         raise NotVentureInsider()
 
 
+@dataclass(frozen=True, slots=True)
+class SettlementView:
+    """What a viewer may see of one settlement's shares: all of them (the venture's members, operators), or the
+    party-group totals and only the shares paid to the viewer or to an organisation they belong to (everyone else,
+    as for the statement: what concerns one person or organisation stays with the venture)."""
+
+    whole: bool
+    own: frozenset[str] = frozenset()  # member keys ("person:7", "organisation:3") whose shares this viewer sees
+
+    def sees(self, share: dict[str, Any]) -> bool:
+        return self.whole or share.get("member") in self.own
+
+    def shares(self, settlement: Settlement) -> list[dict[str, Any]]:
+        return [share for share in settlement.shares if self.sees(share)]
+
+
+def settlement_view(*, viewer: User | None, settlement: Settlement) -> SettlementView:
+    if viewer is None or not viewer.is_authenticated:
+        return SettlementView(whole=False)
+    if accounts_selectors.is_operator(person=viewer) or accounts_selectors.is_member(
+        person=viewer, organisation=settlement.venture
+    ):
+        return SettlementView(whole=True)
+    organisations = Membership.objects.filter(person=viewer).values_list("organisation_id", flat=True)
+    return SettlementView(whole=False, own=frozenset(
+        [f"person:{viewer.pk}", *(f"organisation:{pk}" for pk in organisations)]
+    ))
+
+
+def settlement_groups(settlement: Settlement) -> dict[str, int]:
+    """The settlement's shares summed per party group (platform, venture, suppliers, co_creators, investors), in
+    the order the rule first names them: what anyone who may see the settlement sees."""
+    totals: dict[str, int] = {}
+    for share in settlement.shares:
+        totals[share["party"]] = totals.get(share["party"], 0) + share["minor"]
+    return totals
+
+
 def statement_currency(*, venture: Venture) -> str:
     """The currency the venture's statement is kept in: that of its latest settlement, else its latest plan's."""
     latest = Settlement.objects.filter(venture_id=venture.organisation_id).order_by("-occurred_at", "-id") \
@@ -313,7 +353,8 @@ def _shares(orgs: Sequence[int] | None, periods: Sequence[Period], currency: str
         f"SELECT s.venture_id AS venture, {bucket} AS b, t.credit_account_id AS credit, "
         f"t.debit_account_id AS debit, SUM(t.amount) AS net "
         f"FROM {_table(Settlement)} s "
-        f"JOIN {_table(Transfer)} t ON t.venture_id = s.venture_id AND t.reference = s.event_id "
+        f"JOIN {_table(Transfer)} t ON t.batch = s.batch AND t.venture_id = s.venture_id "
+        f"AND t.reference = s.event_id "
         f"WHERE {where} AND s.currency = %s AND s.occurred_at >= %s AND s.occurred_at < %s AND t.kind IN (%s, %s) "
         f"AND t.code IN (%s, %s, %s, %s) "
         f"GROUP BY s.venture_id, b, t.credit_account_id, t.debit_account_id) p "

@@ -8,11 +8,14 @@ from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Organisation, User
 from makercloud.ledger.models import Account, AccountPurpose
 from makercloud.ledger.services.journal import account_open
+from makercloud.ventures import services as ventures_services
 
 
 @pytest.fixture
 def venture_org(maker: User) -> Organisation:
-    return accounts_services.organisation_create(actor=maker, kind="venture", name="Bright Home")
+    """A venture's organisation (the books transfers are in); its Venture is `venture_org.venture`."""
+    return ventures_services.venture_found(actor=maker, name="Bright Home", mission="Lamps that listen.",
+                                           origin="outside").organisation
 
 
 @pytest.fixture

@@ -161,9 +161,11 @@ def test_a_ventures_members_see_its_books_and_strangers_do_not(
     transfers_create(transfers=[TransferSpec(id=uuid.uuid4(), debit_account=accounts["clearing"],
                                              credit_account=accounts["revenue"], amount=99, code="sale",
                                              venture=venture_org, reference="platform-share")])
-    books = client.get(f"/api/v1/ledger/transfers?venture={venture_org.pk}",
+    books = client.get(f"/api/v1/ledger/transfers?venture={venture_org.venture.pk}",
                        headers=bearer_for(maker, ["ledger:read"])).json()
     assert [t["reference"] for t in books["items"]] == ["platform-share"]
-    theirs = client.get(f"/api/v1/ledger/transfers?venture={venture_org.pk}",
+    assert books["items"][0]["venture_id"] == venture_org.venture.pk
+    assert books["items"][0]["organisation_id"] == venture_org.pk
+    theirs = client.get(f"/api/v1/ledger/transfers?venture={venture_org.venture.pk}",
                         headers=bearer_for(stranger, ["ledger:read"])).json()
     assert theirs["items"] == []

@@ -114,9 +114,11 @@ def test_settlement_api_is_idempotent_and_shows_the_recompute(maker: User, ventu
                            headers={"Idempotency-Key": "shop-1"})
     assert conflict.status_code == 409
 
-    detail = client_for(parties["zhao"]).get(f"/api/v1/ledger/settlements/{first.json()['id']}").json()
+    detail = client.get(f"/api/v1/ledger/settlements/{first.json()['id']}").json()
     assert detail["recompute"]["matches"] is True
     assert len(detail["transfers"]) == 7 and detail["rule_hash"] == rule.versions.get().content_hash
+    own = client_for(parties["zhao"]).get(f"/api/v1/ledger/settlements/{first.json()['id']}").json()
+    assert own["recompute"]["matches"] is True and len(own["transfers"]) == 1  # a co-creator: their own share
     assert client_for(make_person()).get(f"/api/v1/ledger/settlements/{first.json()['id']}").status_code == 404
     listed = client_for(parties["sofia"]).get("/api/v1/ledger/settlements").json()
     assert [s["event_id"] for s in listed["items"]] == ["shop-1"]

@@ -1,6 +1,7 @@
 """ledger pages: a venture's sharing rules (editor with live preview, versions with hashes, sets), settlements with
 "how to recompute", and payouts (request, history)."""
 
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +27,7 @@ from makercloud.ledger.rules import SETS, allocate, rule_parse, seed_of
 from makercloud.ledger.rules.errors import RuleDoesNotApply, RuleProblem
 from makercloud.ledger.selectors import rules as selectors
 from makercloud.ledger.selectors.journal import balance_of
+from makercloud.ledger.selectors.statements import settlement_groups, settlement_view
 from makercloud.ledger.services import payouts as payout_services
 from makercloud.ledger.services import rules as services
 from makercloud.ventures import selectors as ventures_selectors
@@ -257,16 +259,28 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 # Settlements -------------------------------------------------------------------------------------------------------
 
 
+GROUP_LABELS = {"platform": gettext_lazy("Platform"), "venture": gettext_lazy("Venture"),
+                "suppliers": gettext_lazy("Suppliers"), "co_creators": gettext_lazy("Co-creators"),
+                "investors": gettext_lazy("Investors")}
+
+
 @pages_for_domain_errors
 def settlement_detail(request: HttpRequest, settlement_id: int) -> HttpResponse:
     settlement = selectors.settlement_get(viewer=request.user, settlement_id=settlement_id)
+    view = settlement_view(viewer=request.user, settlement=settlement)  # type: ignore[arg-type]
     recompute = selectors.settlement_recompute(settlement=settlement)
     transfers = {str(t.pk): t for t in selectors.transfers_of(settlement=settlement)}
     shares = [{**share, "money": Money(share["minor"], settlement.currency).format(),
-               "transfer": transfers.get(str(share.get("transfer_id")))} for share in settlement.shares]
+               "transfer": transfers.get(str(share.get("transfer_id")))} for share in view.shares(settlement)]
+    groups = [{"party": GROUP_LABELS.get(party, party), "money": Money(minor, settlement.currency).format()}
+              for party, minor in settlement_groups(settlement).items()]
+    steps = recompute.allocation.steps if recompute.allocation is not None else []
+    if not view.whole:  # no member's name or amount but the viewer's own (the shares above)
+        steps = [replace(step, members=[]) for step in steps]
     venture = getattr(settlement.venture, "venture", None)
     return render(request, "ledger/rules/settlement.html", {
-        "settlement": settlement, "venture": venture, "shares": shares, "recompute": recompute,
+        "settlement": settlement, "venture": venture, "shares": shares, "groups": groups, "whole": view.whole,
+        "steps": steps, "recompute": recompute,
         "amount": Money(settlement.amount, settlement.currency).format(), "version": settlement.rule_version,
         "seed_hex": seed_of(settlement.event_id).to_bytes(8, "big").hex(),
         "refunds": settlement.refunds.all() if settlement.refund_of_id is None else [],

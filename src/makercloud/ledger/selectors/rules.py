@@ -1,6 +1,7 @@
 """ledger selectors (reads): sharing rules, the version in force, settlements and their recomputation, payouts —
 each checked against who asks."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import Membership, Organisation, User
 from makercloud.core.money import Money
 from makercloud.ledger.models.journal import Account, Transfer
-from makercloud.ledger.models.rules import PartyMember, Payout, RuleVersion, Settlement, SharingRule
+from makercloud.ledger.models.rules import PartyMember, PartySet, Payout, RuleVersion, Settlement, SharingRule
 from makercloud.ledger.rules import Allocation, Context, Member, allocate, rule_parse
 from makercloud.ledger.rules.errors import (
     NoRuleInForce,
@@ -93,24 +94,49 @@ def version_in_force(*, rule: SharingRule, at: datetime | None = None) -> RuleVe
 def rule_in_force(*, venture: Organisation, kind: str, at: datetime | None = None) -> RuleVersion:
     """The version that shares `kind` revenue of the venture now: of its live rules, the latest version in force
     (effective_from passed) whose text has a section for the kind (or `split any`)."""
+    return rules_in_force(wanted=[(venture, kind)], at=at)[(venture.pk, kind)]
+
+
+def rules_in_force(
+    *, wanted: Iterable[tuple[Organisation, str]], at: datetime | None = None
+) -> dict[tuple[int, str], RuleVersion]:
+    """`rule_in_force` of each (venture, kind) in two queries: {(venture id, kind): version}, each version with its
+    rule. NoRuleInForce for the first one that has none."""
     at = at or timezone.now()
-    for rule in SharingRule.objects.filter(venture=venture, retired_at=None).order_by("id"):
-        version = version_in_force(rule=rule, at=at)
-        if version is not None and kind in version.kinds:
-            return version
-    raise NoRuleInForce(detail=f"{venture.name} has no sharing rule in force for {kind} revenue.")
+    wanted = list(wanted)
+    rules = list(SharingRule.objects.filter(venture_id__in={venture.pk for venture, _kind in wanted},
+                                            retired_at=None).order_by("id"))
+    latest: dict[int, RuleVersion] = {}
+    for version in RuleVersion.objects.filter(rule__in=rules, effective_from__lte=at).order_by("rule_id", "-number"):
+        latest.setdefault(version.rule_id, version)
+    found: dict[tuple[int, str], RuleVersion] = {}
+    for venture, kind in wanted:
+        for rule in rules:
+            in_force = latest.get(rule.pk)
+            if rule.venture_id == venture.pk and in_force is not None and kind in in_force.kinds:
+                in_force.rule = rule
+                found[(venture.pk, kind)] = in_force
+                break
+        else:
+            raise NoRuleInForce(detail=f"{venture.name} has no sharing rule in force for {kind} revenue.")
+    return found
 
 
 def context_of(*, rule: SharingRule) -> dict[str, list[dict[str, Any]]]:
     """The rule's sets as they are now: {set: [{key, label, weight}, …]} — what a settlement keeps."""
+    return contexts_of(rules=[rule])[rule.pk]
+
+
+def contexts_of(*, rules: Iterable[SharingRule]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """`context_of` of each rule in two queries: {rule id: sets}."""
+    contexts: dict[int, dict[str, list[dict[str, Any]]]] = {rule.pk: {} for rule in rules}
     members = Prefetch("members", queryset=PartyMember.objects.select_related("organisation", "person").order_by("id"))
-    sets: dict[str, list[dict[str, Any]]] = {}
-    for party_set in rule.sets.prefetch_related(members).order_by("name"):
-        sets[party_set.name] = [
+    for party_set in PartySet.objects.filter(rule_id__in=contexts).prefetch_related(members).order_by("name"):
+        contexts[party_set.rule_id][party_set.name] = [
             {"key": m.key, "label": str(m.organisation or m.person), "weight": m.weight}
             for m in party_set.members.all()
         ]
-    return sets
+    return contexts
 
 
 def context_from(sets: dict[str, list[dict[str, Any]]], *, seed: int, require_members: bool = False) -> Context:

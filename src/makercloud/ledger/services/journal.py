@@ -381,7 +381,7 @@ def _retried(wanted: list[dict[str, Any]]) -> list[Transfer] | None:
 
 
 def _apply(
-    wanted: list[dict[str, Any]], now: datetime, sink: "_Sink"
+    wanted: list[dict[str, Any]], now: datetime, sink: "_Sink", batch: uuid.UUID
 ) -> tuple[list[dict[str, Any]], list[tuple[int, ...]]]:
     """Lock the accounts, apply the batch to their balances in memory, chain the hashes; the rows go to `sink`."""
     resolving_ids = [item["pending_id"] for item in wanted if item["pending_id"] is not None]
@@ -422,7 +422,6 @@ def _apply(
     if venture_ids and Organisation.objects.filter(pk__in=venture_ids).count() != len(venture_ids):
         raise InvalidTransfer(detail=_("The venture of a transfer does not exist."))
     seq, prev_hash = _head()
-    batch = uuid.uuid4()
     batch_text = str(batch)
     created_at = chain.timestamp(now) or ""
     touched: dict[int, int] = {}
@@ -530,12 +529,38 @@ def transfers_create(
     if not transfers:
         return []
     with collector_paused():  # tens of thousands of young objects
-        wanted = [_checked(spec) for spec in transfers]
-        ids = [item["id"] for item in wanted]
-        if len(set(ids)) != len(ids):
-            raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
-        _serialise()
-        return _append(wanted, at or timezone.now(), actor)
+        created = _create(transfers, actor, at, uuid.uuid4())
+        return [_transfer(row) if isinstance(row, dict) else row for row in created]
+
+
+@transaction.atomic
+def transfers_append(*, transfers: Sequence[TransferSpec], batch: uuid.UUID, actor: User | None = None) -> uuid.UUID:
+    """`transfers_create` for a bulk writer that has written rows naming the batch already (a fresh uuid4 of its
+    own): no model instance is made per transfer. Returns the batch's id — the original batch's when this is a retry
+    of one. At least one transfer."""
+    if not transfers:
+        raise ValueError("transfers_append needs at least one transfer.")
+    with collector_paused():
+        first = _create(transfers, actor, None, batch)[0]
+        return first["batch"] if isinstance(first, dict) else first.batch
+
+
+def chain_lock() -> None:
+    """Take the lock that serialises appends to the journal now, for the rest of the transaction (appends take it
+    anyway): for a writer that must write rows of its own before its transfers without deadlocking another."""
+    _serialise()
+
+
+def _create(
+    transfers: Sequence[TransferSpec], actor: User | None, at: datetime | None, batch: uuid.UUID
+) -> list[dict[str, Any]] | list[Transfer]:
+    """The rows appended (as dicts), or the originals when the batch is a retry of one in the journal."""
+    wanted = [_checked(spec) for spec in transfers]
+    ids = [item["id"] for item in wanted]
+    if len(set(ids)) != len(ids):
+        raise InvalidTransfer(detail=_("Each transfer of a batch needs its own id."))
+    _serialise()
+    return _append(wanted, at or timezone.now(), actor, batch)
 
 
 @contextlib.contextmanager
@@ -552,13 +577,15 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _append(wanted: list[dict[str, Any]], now: datetime, actor: User | None) -> list[Transfer]:
+def _append(
+    wanted: list[dict[str, Any]], now: datetime, actor: User | None, batch: uuid.UUID
+) -> list[dict[str, Any]] | list[Transfer]:
     sink = _Sink()
     try:
         # Optimistic: fresh ids are the rule, so no lookup first — the primary key refuses an id used before.
         with transaction.atomic(), connection.wrap_database_errors:
             try:
-                rows, snapshots = _apply(wanted, now, sink)
+                rows, snapshots = _apply(wanted, now, sink, batch)
                 sink.finish(snapshots)
             except BaseException as error:
                 sink.abort(error)
@@ -574,12 +601,11 @@ def _append(wanted: list[dict[str, Any]], now: datetime, actor: User | None) -> 
     last_checkpoint = Checkpoint.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     if seq - last_checkpoint >= CHECKPOINT_EVERY:
         Checkpoint.objects.create(seq=seq, hash=prev_hash)
-    result = [_transfer(row) for row in rows]
     record_event(
-        actor=actor, subject=result[0], kind="ledger.transfers_created",
+        actor=actor, subject=_transfer(rows[0]), kind="ledger.transfers_created",
         data={"batch": str(batch), "count": len(rows), "first_seq": rows[0]["seq"], "last_seq": seq},
     )
-    return result
+    return rows
 
 
 def transfer_post(

@@ -29,15 +29,17 @@ from makercloud.core.events import record_event
 from makercloud.core.money import Money
 from makercloud.ledger.models.journal import Account, AccountPurpose
 from makercloud.ledger.models.rules import RevenueClass, RuleVersion, Settlement, SettlementKind
-from makercloud.ledger.rules import Context, allocate, rule_parse, seed_of
+from makercloud.ledger.rules import Context, Rule, allocate, rule_parse, seed_of
 from makercloud.ledger.rules.errors import NotSettler, RefundTooLarge, SettlementConflict, SettlementNotFound
 from makercloud.ledger.selectors import rules as selectors
 from makercloud.ledger.services.journal import (
     TransferSpec,
     account_open,
+    chain_lock,
     collector_paused,
     copy_field,
     opened_as_by_default,
+    transfers_append,
     transfers_create,
 )
 
@@ -201,11 +203,12 @@ class _Version:
     and a cache of allocations — an allocation depends only on the amount, the kind and the seed modulo each count of
     lines or members that a tie-break rotates over, so equal prices share one computation (and its accounts)."""
 
-    def __init__(self, version: RuleVersion, venture: Organisation) -> None:
+    def __init__(self, version: RuleVersion, venture: Organisation, *, parsed: Rule,
+                 sets: dict[str, list[dict[str, Any]]]) -> None:
         self.version = version
         self.venture = venture
-        self.parsed = rule_parse(version.text)
-        self.sets = selectors.context_of(rule=version.rule)
+        self.parsed = parsed
+        self.sets = sets
         self.members = selectors.context_from(self.sets, seed=0, require_members=True).sets
         self.moduli = sorted(_moduli(self.parsed, self.members))
         self.cache: dict[tuple[Any, ...], tuple[Account, list[_Paid]]] = {}
@@ -239,6 +242,20 @@ class _Version:
                                   metadata=_metadata(self.version, entry)))
             found = self.cache[key] = (clearing, paid)
         return found
+
+
+def _versions(wanted: Sequence[tuple[Organisation, str]]) -> dict[tuple[int, str], _Version]:
+    """The version in force for each (venture, kind), prepared: looked up together, each text parsed once."""
+    versions = selectors.rules_in_force(wanted=wanted)
+    contexts = selectors.contexts_of(rules=[version.rule for version in versions.values()])
+    parsed: dict[str, Rule] = {}
+    prepared = {}
+    for key, version in versions.items():
+        if version.text not in parsed:
+            parsed[version.text] = rule_parse(version.text)
+        venture = next(venture for venture, _kind in wanted if venture.pk == key[0])
+        prepared[key] = _Version(version, venture, parsed=parsed[version.text], sets=contexts[version.rule_id])
+    return prepared
 
 
 def _moduli(parsed: Any, members: Any) -> set[int]:
@@ -301,41 +318,108 @@ def _unsaved(**values: Any) -> Settlement:
     return settlement
 
 
-def _insert(settlements: list[Settlement]) -> None:
-    """Append settlement rows: COPY on PostgreSQL (their ids drawn from the table's sequence first), bulk INSERT
-    elsewhere."""
-    if connection.vendor != "postgresql":
-        Settlement.objects.bulk_create(settlements, batch_size=500)
-        return
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_settlement', 'id')) "
-                       "FROM generate_series(1, %s)", [len(settlements)])
-        ids = sorted(row[0] for row in cursor.fetchall())
-        with cursor.cursor.copy(f"COPY ledger_settlement (id, {', '.join(SETTLEMENT_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(_copy_lines(settlements, ids, now))
-    for row, pk in zip(settlements, ids, strict=True):
-        row.pk, row.created_at = pk, now
-        row._state.adding = False
+class _SettlementRows:
+    """Where a bulk call's settlement rows go as they are planned (`with _SettlementRows(count) as rows:
+    rows.add(…)`). On PostgreSQL they stream into one COPY, a chunk at a time, their ids drawn from the table's
+    sequence first, so that the server inserts them (on the other core) while Python plans the next ones: nothing
+    else may use the connection meanwhile. Elsewhere they are collected for one bulk INSERT."""
+
+    CHUNK = 500
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.rows: list[Settlement] = []
+        self.streaming = connection.vendor == "postgresql"
+        self.now = timezone.now()
+        self._ids: list[int] = []
+        self._sent = 0
+        self._contexts: dict[int, str] = {}  # the rows of one version share its context
+        self._cursor: Any = None
+        self._copy_context: Any = None
+        self._copy: Any = None
+
+    def __enter__(self) -> "_SettlementRows":
+        if self.streaming:
+            self._cursor = connection.cursor()
+            self._cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_settlement', 'id')) "
+                                 "FROM generate_series(1, %s)", [self.count])
+            self._ids = sorted(row[0] for row in self._cursor.fetchall())
+            self._copy_context = self._cursor.cursor.copy(
+                f"COPY ledger_settlement (id, {', '.join(SETTLEMENT_COLUMNS)}) FROM STDIN"
+            )
+            self._copy = self._copy_context.__enter__()
+        return self
+
+    def add(self, settlement: Settlement) -> None:
+        self.rows.append(settlement)
+        if self.streaming and len(self.rows) - self._sent >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows = self.rows[self._sent:]
+        ids = self._ids[self._sent:self._sent + len(rows)]
+        for row, pk in zip(rows, ids, strict=True):
+            row.pk = pk
+        self._copy.write(self._lines(rows))
+        self._sent += len(rows)
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if not self.streaming:
+            if error is None:
+                Settlement.objects.bulk_create(self.rows, batch_size=500)
+            return
+        try:
+            if error is None:
+                self._flush()
+                if self._sent != self.count:
+                    raise ValueError(f"{self.count} settlement rows announced, {self._sent} written.")
+            self._copy_context.__exit__(kind, error, traceback)  # with an error, the server discards the rows
+        finally:
+            self._cursor.close()
+        for row in self.rows:
+            row.created_at = self.now
+            row._state.adding = False
+
+    def _lines(self, rows: list[Settlement]) -> str:
+        """The rows as COPY text lines (psycopg's per-value write_row costs more than the rest of the row)."""
+        created_at = self.now.isoformat()
+        lines = []
+        for row in rows:
+            context = self._contexts.get(id(row.context))
+            if context is None:
+                context = self._contexts[id(row.context)] = copy_field(json.dumps(row.context))
+            refund_of, created_by = row.refund_of_id, row.created_by_id
+            lines.append(
+                f"{row.pk}\t{copy_field(row.event_id)}\t{row.venture_id}\t{row.kind}\t{row.revenue_class}\t"
+                f"{row.amount}\t{row.currency}\t{row.rule_version_id}\t{'\\N' if refund_of is None else refund_of}\t"
+                f"{row.occurred_at.isoformat()}\t{row.seed}\t{copy_field(json.dumps(row.shares))}\t{context}\t"
+                f"{row.batch}\t{created_at}\t{'\\N' if created_by is None else created_by}\n"
+            )
+        return "".join(lines)
 
 
-def _copy_lines(settlements: list[Settlement], ids: list[int], now: datetime) -> str:
-    """Settlement rows as COPY text lines (psycopg's per-value write_row costs more than the rest of the row)."""
-    contexts: dict[int, str] = {}  # the rows of one version share its context
-    created_at = now.isoformat()
-    lines = []
-    for pk, row in zip(ids, settlements, strict=True):
-        context = contexts.get(id(row.context))
-        if context is None:
-            context = contexts[id(row.context)] = copy_field(json.dumps(row.context))
-        refund_of, created_by = row.refund_of_id, row.created_by_id
-        lines.append(
-            f"{pk}\t{copy_field(row.event_id)}\t{row.venture_id}\t{row.kind}\t{row.revenue_class}\t{row.amount}\t"
-            f"{row.currency}\t{row.rule_version_id}\t{'\\N' if refund_of is None else refund_of}\t"
-            f"{row.occurred_at.isoformat()}\t{row.seed}\t{copy_field(json.dumps(row.shares))}\t{context}\t"
-            f"{row.batch}\t{created_at}\t{'\\N' if created_by is None else created_by}\n"
-        )
-    return "".join(lines)
+def _write_sales(sales: list[RevenueEvent], versions: dict[tuple[int, str], _Version], accounts: Accounts,
+                 actor: User | None) -> tuple[list[_Plan], list[TransferSpec]]:
+    """Plan the sales and write them: their settlement rows stream into the database while the next ones are
+    planned, then their transfers go to the journal as one linked batch (the batch id chosen here first)."""
+    for event in sales:  # every allocation first, opening accounts as needed: no query while the rows stream
+        versions[(event.venture.pk, event.kind)].paid(event.amount, event.kind, seed_of(event.event_id), accounts)
+    batch = uuid.uuid4()
+    chain_lock()  # before rows that name the batch (see chain_lock)
+    plans = []
+    with _SettlementRows(len(sales)) as rows:
+        for event in sales:
+            plan = _plan_sale(event, versions[(event.venture.pk, event.kind)], accounts, actor)
+            plan.settlement.batch = batch
+            rows.add(plan.settlement)
+            plans.append(plan)
+    specs = [spec for plan in plans for spec in plan.specs]
+    appended = transfers_append(transfers=specs, batch=batch, actor=actor)
+    if appended != batch:  # the transfers were in the journal already (without settlement rows): theirs is the batch
+        Settlement.objects.filter(pk__in=[plan.settlement.pk for plan in plans]).update(batch=appended)
+        for plan in plans:
+            plan.settlement.batch = appended
+    return plans, specs
 
 
 def refund_shares(*, settlement: Settlement) -> list[dict[str, Any]]:
@@ -424,8 +508,7 @@ def settle(*, event_id: str, venture: Organisation, kind: str, revenue_class: st
             return _same(found, event)
         plan = _plan_refund(event, accounts, actor)
     else:
-        version = _Version(selectors.rule_in_force(venture=venture, kind=kind), venture)
-        plan = _plan_sale(event, version, accounts, actor)
+        plan = _plan_sale(event, _versions([(venture, kind)])[(venture.pk, kind)], accounts, actor)
     transfers = transfers_create(transfers=plan.specs, actor=actor)
     plan.settlement.batch = transfers[0].batch
     try:
@@ -460,11 +543,8 @@ def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> l
     results = {event.event_id: _same(existing[event.event_id], event) for event in events
                if event.event_id in existing}
     sales = [event for event in events if event.event_id not in existing and event.kind != SettlementKind.REFUND]
-    versions: dict[tuple[int, str], _Version] = {}
-    for event in sales:
-        if (event.venture.pk, event.kind) not in versions:
-            version = selectors.rule_in_force(venture=event.venture, kind=event.kind)
-            versions[(event.venture.pk, event.kind)] = _Version(version, event.venture)
+    wanted = {(event.venture.pk, event.kind): event.venture for event in sales}
+    versions = _versions([(venture, kind) for (_pk, kind), venture in wanted.items()]) if sales else {}
     accounts = Accounts()
     if sales:
         organisations: set[int] = {accounts.platform().pk}
@@ -475,16 +555,13 @@ def settlements_bulk(*, events: Sequence[RevenueEvent], actor: User | None) -> l
             people |= owners[1]
         accounts.preload(organisations=organisations, people=people,
                          currencies={event.amount.currency for event in sales})
+    plans: list[_Plan] = []
+    specs: list[TransferSpec] = []
     with collector_paused():  # tens of thousands of young objects: see transfers_create
-        plans = [_plan_sale(event, versions[(event.venture.pk, event.kind)], accounts, actor) for event in sales]
-        specs = [spec for plan in plans for spec in plan.specs]
-        if specs:
-            batch = transfers_create(transfers=specs, actor=actor)[0].batch
-            for plan in plans:
-                plan.settlement.batch = batch
-            _insert([plan.settlement for plan in plans])
-            for plan in plans:
-                results[plan.settlement.event_id] = plan.settlement
+        if sales:
+            plans, specs = _write_sales(sales, versions, accounts, actor)
+    for plan in plans:
+        results[plan.settlement.event_id] = plan.settlement
     for event in events:
         if event.kind == SettlementKind.REFUND and event.event_id not in results:
             results[event.event_id] = settle(

@@ -6,6 +6,7 @@ from django.views import defaults
 
 from makercloud.config.api import api
 from makercloud.core import health, problems
+from makercloud.core import views as core_views
 from makercloud.developers import oauth
 
 admin.site.site_header = "makercloud operations"
@@ -49,9 +50,7 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        return problems.problem(status=403, type="permission-denied", title="You may not do this")
-    return defaults.permission_denied(request, exception, template_name="403.html")
+    return core_views.forbidden(request, exception)  # the reason on the page; one log line, no traceback
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

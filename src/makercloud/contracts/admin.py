@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from makercloud.contracts.models import Contract, ContractVersion, Signature
+from makercloud.contracts.models import Contract, ContractVersion, MilestoneRecord, Signature
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -34,3 +34,8 @@ class ContractVersionAdmin(ReadOnly):
 @admin.register(Signature)
 class SignatureAdmin(ReadOnly):
     list_display = ("version", "party", "signer", "signed_at", "version_hash")
+
+
+@admin.register(MilestoneRecord)
+class MilestoneRecordAdmin(ReadOnly):
+    list_display = ("contract", "key", "done_on", "party", "recorded_by", "recorded_at", "confirmed_at")

@@ -6,18 +6,21 @@
     POST /contracts/{id}/amendments              propose new terms: every party signs again
     GET /contracts/{id}/versions                 the hash-chained versions with their signatures and the chain check
     GET /contracts/{id}/timeline                 its steps (public ones for the public)
-    POST /contracts/{id}/milestones/{key}        record a milestone as met
-    POST /contracts/{id}/bet-ons/{key}/evaluate  measure a clause's target and decide it
+    POST /contracts/{id}/milestones/{key}        record a milestone as met (counts once the other parties confirm)
+    POST /contracts/{id}/milestone-records/{record_id}/confirm   confirm another party's milestone record
+    POST /contracts/{id}/bet-ons/{key}/evaluate  measure a clause's target and decide it (its transfer moves)
+
+`venture_id` is always a ventures.Venture id (as in /ventures/{id}); the venture's organisation is
+`organisation_id`.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.auth import caller, optional, requires, viewer
 from makercloud.contracts import selectors, services
 from makercloud.contracts.errors import InvalidTerms
@@ -26,6 +29,7 @@ from makercloud.core.pagination import CursorPage
 from makercloud.core.problems import responses
 from makercloud.core.schemas import NO_NUL, Id, Input, Instant, LongText
 from makercloud.ledger.models import RuleVersion
+from makercloud.ventures import selectors as ventures_selectors
 
 router = Router(tags=["contracts"])
 
@@ -85,14 +89,48 @@ class ContractTargetOut(Schema):
     measured: int = Field(..., description="Measured now from platform data.")
 
 
+class MilestoneRecordOut(Schema):
+    id: int
+    key: str = Field(..., description="The milestone's key.")
+    done_on: date
+    evidence: str
+    party: str | None = Field(..., description="The key of the party that recorded it.")
+    recorded_by: str | None
+    recorded_at: datetime
+    confirmed_by: list[str] = Field(..., description="The keys of the parties that confirmed it.")
+    confirmed_at: datetime | None = Field(..., description="When every other party had confirmed it: it counts.")
+
+    @staticmethod
+    def resolve_party(record: Any) -> str | None:
+        return record.party.key if record.party_id else None
+
+    @staticmethod
+    def resolve_recorded_by(record: Any) -> str | None:
+        return str(record.recorded_by.name) if record.recorded_by_id else None
+
+    @staticmethod
+    def resolve_confirmed_by(record: Any) -> list[str]:
+        return [c.party.key for c in record.confirmations.all()]
+
+
 class ContractMilestoneOut(Schema):
     key: str
     title: str
     due_on: date
     amount: int | None
     currency: str
-    done_on: date | None
+    done_on: date | None = Field(..., description="The actual: when it was met, as confirmed by every other party.")
     evidence: str
+    awaiting: MilestoneRecordOut | None = Field(..., description="A newer record awaiting confirmation.")
+    records: list[MilestoneRecordOut] = Field(..., description="Every record, oldest first (none is changed).")
+
+
+class ContractTransferOut(Schema):
+    from_: str = Field(..., alias="from", description="The paying party's key.")
+    to: str = Field(..., description="The paid party's key.")
+    amount: int = Field(..., description="Minor units.")
+    currency: str
+    code: str
 
 
 class ContractBetOnOut(Schema):
@@ -101,25 +139,40 @@ class ContractBetOnOut(Schema):
     by: datetime
     if_met: str
     otherwise: str
+    if_met_transfer: ContractTransferOut | None
+    otherwise_transfer: ContractTransferOut | None
     outcome: str
     measured: int | None
     evaluated_at: datetime | None
+    transfer_id: str | None = Field(..., description="The ledger transfer the outcome made.")
+    transfer_error: str = Field(..., description="Why the ledger refused it for now (retried hourly).")
 
 
 class ContractSummary(Schema):
     id: int
     title: str
-    venture_id: int
+    venture_id: int | None = Field(..., description="The ventures.Venture id (null: the platform's own).")
+    organisation_id: int = Field(..., description="The venture's organisation.")
     venture_name: str = Field(..., alias="venture.name")
     state: ContractState
     call_id: int | None
     signed_at: datetime | None = Field(..., description="When every party first signed.")
 
+    @staticmethod
+    def resolve_venture_id(contract: Any) -> int | None:
+        venture = getattr(contract.venture, "venture", None)
+        return venture.pk if venture is not None else None
+
+    @staticmethod
+    def resolve_organisation_id(contract: Any) -> int:
+        return int(contract.venture_id)
+
 
 class ContractOut(Schema):
     id: int
     title: str
-    venture_id: int
+    venture_id: int | None = Field(..., description="The ventures.Venture id (null: the platform's own).")
+    organisation_id: int = Field(..., description="The venture's organisation.")
     venture_name: str
     state: ContractState
     call_id: int | None
@@ -160,16 +213,27 @@ class ContractMilestoneIn(Input):
     currency: Currency | None = None
 
 
+class ContractTransferIn(Input):
+    from_: Key = Field(..., alias="from", description="The paying party's key.")
+    to: Key = Field(..., description="The paid party's key.")
+    amount: int = Field(..., ge=1, le=10**15, description="Minor units.")
+    currency: Currency
+    code: Literal["funding", "reward", "service", "adjustment"] = "adjustment"
+
+
 class ContractBetOnIn(Input):
     key: Key
     target: Key
     by: Instant
     if_met: Clause
     otherwise: Clause
+    if_met_transfer: ContractTransferIn | None = Field(None, description="Moved through the ledger if met.")
+    otherwise_transfer: ContractTransferIn | None = Field(None, description="Moved through the ledger otherwise.")
 
 
 class ContractIn(Input):
-    venture_id: Id = Field(..., description="A venture you own or administer; it is one of the parties.")
+    venture_id: Id = Field(..., description="A venture (ventures.Venture id) you own or administer; its "
+                                           "organisation is one of the parties.")
     title: Short
     text: Annotated[str, Field(max_length=50_000, pattern=NO_NUL)] = ""
     parties: list[ContractPartyIn] = Field(..., min_length=2, max_length=20)
@@ -200,6 +264,11 @@ class ContractAmendmentIn(Input):
 class ContractMilestoneDoneIn(Input):
     done_on: date
     evidence: Annotated[str, Field(min_length=1, max_length=4000, pattern=NO_NUL)]
+    party_id: Id | None = Field(None, description="Which party you record for, when you sign for more than one.")
+
+
+class ContractMilestoneConfirmIn(Input):
+    party_id: Id | None = Field(None, description="Which party you confirm for, when you sign for more than one.")
 
 
 class ContractEventOut(Schema):
@@ -216,11 +285,36 @@ def _version(version: Any) -> Any:
     return None if version is None else selectors.versions_of(contract=version.contract)[version.number - 1]
 
 
+def _bet_on(clause: Any) -> dict[str, Any]:
+    return {"key": clause.key, "target": clause.target.key, "by": clause.by, "if_met": clause.if_met,
+            "otherwise": clause.otherwise, "if_met_transfer": clause.if_met_transfer,
+            "otherwise_transfer": clause.otherwise_transfer, "outcome": clause.outcome, "measured": clause.measured,
+            "evaluated_at": clause.evaluated_at, "transfer_id": str(clause.transfer_id) if clause.transfer_id else None,
+            "transfer_error": clause.transfer_error}
+
+
+def _milestone(actual: selectors.MilestoneActual) -> dict[str, Any]:
+    m = actual.milestone
+    return {"key": m.key, "title": m.title, "due_on": m.due_on, "amount": m.amount, "currency": m.currency,
+            "done_on": actual.actual.done_on if actual.actual else None,
+            "evidence": actual.actual.evidence if actual.actual else "", "awaiting": actual.awaiting,
+            "records": actual.records}
+
+
+def _party(contract: Contract, party_id: int | None) -> Party | None:
+    if party_id is None:
+        return None
+    party = contract.parties.filter(pk=party_id).first()
+    if party is None:
+        raise InvalidTerms(detail="There is no such party in this contract.")
+    return party
+
+
 def _out(contract: Contract, who: Any) -> dict[str, Any]:
     full = selectors.can_read_terms(contract=contract, viewer=who)
     out: dict[str, Any] = {
-        "id": contract.pk, "title": contract.title, "venture_id": contract.venture_id,
-        "venture_name": contract.venture.name, "state": contract.state,
+        "id": contract.pk, "title": contract.title, "venture_id": selectors.venture_id_of(contract),
+        "organisation_id": contract.venture_id, "venture_name": contract.venture.name, "state": contract.state,
         "call_id": contract.call_id, "signed_at": contract.signed_at,
         "parties": [{"id": p.pk, "key": p.key, "role": p.role, "name": p.name, "organisation_id": p.organisation_id,
                      "person_id": p.person_id} for p in selectors.parties_of(contract=contract)],
@@ -234,10 +328,8 @@ def _out(contract: Contract, who: Any) -> dict[str, Any]:
             out["targets"] = [{**{f: getattr(t, f) for f in ("key", "metric", "threshold", "currency",
                                                               "period_start", "period_end")}, "measured": value}
                               for t, value in selectors.targets_measured(version=shown)]
-            out["milestones"] = list(shown.milestones.all())
-            out["bet_ons"] = [{"key": b.key, "target": b.target.key, "by": b.by, "if_met": b.if_met,
-                               "otherwise": b.otherwise, "outcome": b.outcome, "measured": b.measured,
-                               "evaluated_at": b.evaluated_at} for b in shown.bet_ons.select_related("target")]
+            out["milestones"] = [_milestone(m) for m in selectors.milestones_of(contract=contract, version=shown)]
+            out["bet_ons"] = [_bet_on(b) for b in shown.bet_ons.select_related("target")]
         out["chain_valid"] = selectors.chain_verify(contract=contract).valid
     return out
 
@@ -267,9 +359,9 @@ def contracts_list(request: HttpRequest, filters: Query[ContractFilters]) -> Any
 def contract_create(request: HttpRequest, body: ContractIn) -> Any:
     """A contract of a venture you own or administer, with its parties (the venture among them), targets,
     milestones, bet-on clauses and value-sharing rule. Every party's signers are asked to sign version 1."""
-    venture = accounts_selectors.organisation_get(organisation_id=body.venture_id)
+    venture = ventures_selectors.venture_get(venture_id=body.venture_id)
     contract = services.contract_create(
-        actor=caller(request), venture=venture, title=body.title, text=body.text,
+        actor=caller(request), venture=venture.organisation, title=body.title, text=body.text,
         parties=_specs(body.parties) or [], targets=_specs(body.targets) or [],
         milestones=_specs(body.milestones) or [], bet_ons=_specs(body.bet_ons) or [],
         rule_version=_rule_version(body.rule_version_id))
@@ -293,13 +385,8 @@ def contract_sign(request: HttpRequest, contract_id: Id, body: ContractSignIn) -
     15 minutes: 429."""
     who = caller(request)
     contract = selectors.contract_get(viewer=who, contract_id=contract_id)
-    party: Party | None = None
-    if body.party_id is not None:
-        party = contract.parties.filter(pk=body.party_id).first()
-        if party is None:
-            raise InvalidTerms(detail="There is no such party in this contract.")
     services.contract_sign(contract=contract, actor=who, password=body.password, version_hash=body.version_hash,
-                           party=party)
+                           party=_party(contract, body.party_id))
     return _out(selectors.contract_get(viewer=who, contract_id=contract_id), who)
 
 
@@ -338,14 +425,27 @@ def contract_timeline(request: HttpRequest, contract_id: Id) -> Any:
 
 
 @router.post("/contracts/{contract_id}/milestones/{key}",
-             response={200: ContractMilestoneOut, **responses(403, 404, 409, 422)},
+             response={201: MilestoneRecordOut, **responses(403, 404, 409, 422)},
              auth=requires("contracts:write"), summary="Record a milestone as met")
 def milestone_record(request: HttpRequest, contract_id: Id, key: Key, body: ContractMilestoneDoneIn) -> Any:
-    """A party's signer records when a milestone of the terms in force was met, with evidence."""
+    """A party's signer records when a milestone of the terms in force was met, with evidence. It counts once
+    every other party has confirmed it; a correction is a new record (none is changed)."""
     who = caller(request)
     contract = selectors.contract_get(viewer=who, contract_id=contract_id)
-    return services.milestone_record(contract=contract, actor=who, key=key, done_on=body.done_on,
-                                     evidence=body.evidence)
+    return Status(201, services.milestone_record(contract=contract, actor=who, key=key, done_on=body.done_on,
+                                                 evidence=body.evidence, party=_party(contract, body.party_id)))
+
+
+@router.post("/contracts/{contract_id}/milestone-records/{record_id}/confirm",
+             response={200: MilestoneRecordOut, **responses(403, 404, 409, 422)},
+             auth=requires("contracts:write"), summary="Confirm a milestone record")
+def milestone_confirm(request: HttpRequest, contract_id: Id, record_id: Id, body: ContractMilestoneConfirmIn) -> Any:
+    """Another party's signer confirms a milestone's latest record; once every party but the recording one has,
+    `confirmed_at` is set and it is the milestone's actual."""
+    who = caller(request)
+    contract = selectors.contract_get(viewer=who, contract_id=contract_id)
+    return services.milestone_confirm(contract=contract, actor=who, record_id=record_id,
+                                      party=_party(contract, body.party_id))
 
 
 @router.post("/contracts/{contract_id}/bet-ons/{key}/evaluate",
@@ -353,10 +453,9 @@ def milestone_record(request: HttpRequest, contract_id: Id, key: Key, body: Cont
              summary="Decide a bet-on clause")
 def bet_on_evaluate(request: HttpRequest, contract_id: Id, key: Key) -> Any:
     """Measure the clause's target from platform data: met → decided as met at once; missed only once its date has
-    passed (409 before). The scheduler decides the due ones by itself."""
+    passed (409 before). The outcome's transfer, if the clause names one, moves through the ledger once
+    (`transfer_id`); a refusal is kept in `transfer_error` and retried. The scheduler decides the due ones by
+    itself."""
     who = caller(request)
     contract = selectors.contract_get(viewer=who, contract_id=contract_id)
-    clause = services.bet_on_evaluate(contract=contract, key=key, actor=who)
-    return {"key": clause.key, "target": clause.target.key, "by": clause.by, "if_met": clause.if_met,
-            "otherwise": clause.otherwise, "outcome": clause.outcome, "measured": clause.measured,
-            "evaluated_at": clause.evaluated_at}
+    return _bet_on(services.bet_on_evaluate(contract=contract, key=key, actor=who))

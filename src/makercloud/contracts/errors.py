@@ -47,3 +47,8 @@ class WrongContractState(Conflict):
 class NotDueYet(Conflict):
     type = "bet-on-not-due"
     title = "The clause's date has not come and its target is not met yet"
+
+
+class MilestoneRecordNotFound(NotFound):
+    type = "milestone-record-not-found"
+    title = "No such milestone record in this contract"

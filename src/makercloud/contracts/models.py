@@ -7,6 +7,8 @@ chain. A version is in force once every party has signed exactly that hash; an a
 party signs again.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -21,6 +23,8 @@ __all__ = [
     "ContractVersion",
     "Metric",
     "Milestone",
+    "MilestoneConfirmation",
+    "MilestoneRecord",
     "Party",
     "Signature",
     "Target",
@@ -193,7 +197,8 @@ class Target(models.Model):
 
 
 class Milestone(models.Model):
-    """A milestone of a version's terms: the plan (due, what) against the actual (when it was met, evidence)."""
+    """A milestone of a version's terms: the plan (due, what). Its actual is the latest confirmed
+    `MilestoneRecord` of the contract under the same key (so actuals carry over amendments)."""
 
     version = models.ForeignKey(ContractVersion, verbose_name=_("version"), on_delete=models.CASCADE,
                                 related_name="milestones")
@@ -202,10 +207,6 @@ class Milestone(models.Model):
     due_on = models.DateField(_("planned for"))
     amount = models.BigIntegerField(_("amount (minor units)"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
-    done_on = models.DateField(_("met on"), null=True, blank=True)
-    evidence = models.TextField(_("evidence"), blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["version", "due_on", "id"]
@@ -215,6 +216,52 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class MilestoneRecord(models.Model):
+    """One party's statement that a milestone was met (the actual), never changed: a correction is a new record.
+    It counts once every other party has confirmed it (`confirmed_at`)."""
+
+    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.CASCADE,
+                                 related_name="milestone_records")
+    key = models.SlugField(_("milestone"), max_length=32)
+    done_on = models.DateField(_("met on"))
+    evidence = models.TextField(_("evidence"))
+    party = models.ForeignKey(Party, verbose_name=_("recorded for"), null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="+",
+                              help_text=_("Empty for records kept from before confirmation was required."))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed by every other party"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["contract", "key", "id"]
+        verbose_name = _("milestone record")
+        verbose_name_plural = _("milestone records")
+
+    def __str__(self) -> str:
+        return f"{self.key} met on {self.done_on}"
+
+
+class MilestoneConfirmation(models.Model):
+    """A party's confirmation of another party's milestone record."""
+
+    record = models.ForeignKey(MilestoneRecord, verbose_name=_("record"), on_delete=models.CASCADE,
+                               related_name="confirmations")
+    party = models.ForeignKey(Party, verbose_name=_("party"), on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), on_delete=models.PROTECT,
+                               related_name="+")
+    confirmed_at = models.DateTimeField(_("confirmed"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["record", "id"]
+        verbose_name = _("milestone confirmation")
+        verbose_name_plural = _("milestone confirmations")
+        constraints = [models.UniqueConstraint(fields=["record", "party"], name="contracts_one_confirmation")]
+
+    def __str__(self) -> str:
+        return f"{self.party} confirmed {self.record}"
 
 
 class BetOn(models.Model):
@@ -229,8 +276,15 @@ class BetOn(models.Model):
     otherwise = models.TextField(_("otherwise"))
     outcome = models.CharField(_("outcome"), max_length=8, blank=True,
                                choices=[("met", _("Met")), ("missed", _("Missed"))])
+    if_met_transfer = models.JSONField(_("transfer if met"), null=True, blank=True,
+                                       help_text=_("from, to (party keys), amount (minor units), currency, code."))
+    otherwise_transfer = models.JSONField(_("transfer otherwise"), null=True, blank=True)
     measured = models.BigIntegerField(_("measured value"), null=True, blank=True)
     evaluated_at = models.DateTimeField(_("evaluated"), null=True, blank=True)
+    transfer_id = models.UUIDField(_("ledger transfer"), null=True, blank=True,
+                                   help_text=_("The transfer the outcome made, once the ledger accepted it."))
+    transfer_error = models.TextField(_("transfer refused"), blank=True,
+                                      help_text=_("Why the ledger refused the outcome's transfer (retried hourly)."))
 
     class Meta:
         ordering = ["version", "by", "id"]
@@ -240,3 +294,12 @@ class BetOn(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def transfer(self) -> dict[str, Any] | None:
+        """What the decided outcome moves through the ledger (none before it is decided, or if it moves nothing)."""
+        if self.outcome == "met":
+            return self.if_met_transfer
+        if self.outcome == "missed":
+            return self.otherwise_transfer
+        return None

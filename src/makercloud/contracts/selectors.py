@@ -16,7 +16,17 @@ from django.urls import reverse
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import Membership, Role, User
 from makercloud.contracts.errors import ContractNotFound
-from makercloud.contracts.models import GENESIS, Contract, ContractState, ContractVersion, Metric, Party, Target
+from makercloud.contracts.models import (
+    GENESIS,
+    Contract,
+    ContractState,
+    ContractVersion,
+    Metric,
+    Milestone,
+    MilestoneRecord,
+    Party,
+    Target,
+)
 from makercloud.core.models import Event
 
 SIGNING_ROLES = (Role.OWNER, Role.ADMIN)
@@ -55,9 +65,10 @@ def signable_parties(*, contract: Contract, person: User) -> list[Party]:
                 .select_related("organisation", "person"))
 
 
-def signers_of(*, contract: Contract) -> list[User]:
-    """Everyone who may sign for a party (told when a signature is needed and when all are in)."""
-    parties = list(contract.parties.all())
+def signers_of(*, contract: Contract, parties: list[Party] | None = None) -> list[User]:
+    """Everyone who may sign for a party (told when a signature is needed and when all are in), or for one of
+    `parties`."""
+    parties = list(contract.parties.all()) if parties is None else parties
     people = {p.person_id for p in parties if p.person_id}
     orgs = [p.organisation_id for p in parties if p.organisation_id]
     people |= set(Membership.objects.filter(organisation_id__in=orgs, role__in=SIGNING_ROLES)
@@ -67,7 +78,7 @@ def signers_of(*, contract: Contract) -> list[User]:
 
 def contracts_of(*, viewer: User, state: str | None = None) -> QuerySet[Contract]:
     """The contracts the viewer is a party to (operators: every contract), newest first."""
-    contracts = Contract.objects.select_related("venture", "current", "pending")
+    contracts = Contract.objects.select_related("venture__venture", "current", "pending")
     if not accounts_selectors.is_operator(person=viewer):
         contracts = contracts.filter(pk__in=Contract.objects.filter(party_filter(viewer)).values("pk"))
     if state:
@@ -75,10 +86,10 @@ def contracts_of(*, viewer: User, state: str | None = None) -> QuerySet[Contract
     return contracts.order_by("-pk")
 
 
-def contracts_public(*, venture_id: int | None = None) -> QuerySet[Contract]:
+def contracts_public(*, organisation_id: int | None = None) -> QuerySet[Contract]:
     """Contracts the public may know of: those signed by every party at least once."""
     contracts = Contract.objects.filter(signed_at__isnull=False).select_related("venture").order_by("-pk")
-    return contracts.filter(venture_id=venture_id) if venture_id else contracts
+    return contracts.filter(venture_id=organisation_id) if organisation_id else contracts
 
 
 def contract_get(*, viewer: Any, contract_id: int) -> Contract:
@@ -167,6 +178,52 @@ def target_measure(*, target: Target, until: datetime | None = None) -> int:
 
 def targets_measured(*, version: ContractVersion) -> list[tuple[Target, int]]:
     return [(target, target_measure(target=target)) for target in version.targets.select_related("party").all()]
+
+
+@dataclass
+class MilestoneActual:
+    """A milestone of the terms with its actual: the latest record every other party confirmed (what counts), the
+    latest record still awaiting confirmation (newer than that), and every record of it, oldest first."""
+
+    milestone: Milestone
+    actual: MilestoneRecord | None
+    awaiting: MilestoneRecord | None
+    records: list[MilestoneRecord]
+    confirmable: list[Party]  # the parties the viewer may still confirm the awaiting record for
+
+    @property
+    def late(self) -> bool:
+        return self.actual is not None and self.actual.done_on > self.milestone.due_on
+
+
+def milestones_of(*, contract: Contract, version: ContractVersion, viewer: Any = None) -> list[MilestoneActual]:
+    """The version's milestones, plan against actual, from the contract's records (kept across versions)."""
+    records: dict[str, list[MilestoneRecord]] = {}
+    for record in (MilestoneRecord.objects.filter(contract=contract).select_related("party__organisation",
+                                                                                   "party__person", "recorded_by")
+                   .prefetch_related("confirmations__party__organisation", "confirmations__party__person",
+                                     "confirmations__person").order_by("pk")):
+        records.setdefault(record.key, []).append(record)
+    person = _person(viewer)
+    mine = signable_parties(contract=contract, person=person) if person is not None else []
+    actuals = []
+    for milestone in version.milestones.all():
+        history = records.get(milestone.key, [])
+        actual = next((r for r in reversed(history) if r.confirmed_at is not None), None)
+        awaiting = history[-1] if history and history[-1].confirmed_at is None else None
+        confirmable: list[Party] = []
+        if awaiting is not None:
+            done = {c.party_id for c in awaiting.confirmations.all()} | {awaiting.party_id}
+            confirmable = [p for p in mine if p.pk not in done]
+        actuals.append(MilestoneActual(milestone, actual, awaiting, history, confirmable))
+    return actuals
+
+
+def venture_id_of(contract: Contract) -> int | None:
+    """The ventures.Venture id of the contract's venture organisation (None for the platform's own contracts)."""
+    from makercloud.ventures.models import Venture
+
+    return Venture.objects.filter(organisation_id=contract.venture_id).values_list("pk", flat=True).first()
 
 
 def state_label(contract: Contract) -> str:

@@ -4,20 +4,23 @@ notified to every party's signers."""
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from makercloud.accounts import selectors as accounts_selectors
-from makercloud.accounts.models import Organisation, Role, User
+from makercloud.accounts.models import Organisation, OrganisationKind, Role, User
 from makercloud.contracts import selectors
 from makercloud.contracts.errors import (
     InvalidTerms,
+    MilestoneRecordNotFound,
     NotAParty,
     NotDueYet,
     NothingToSign,
@@ -34,20 +37,32 @@ from makercloud.contracts.models import (
     ContractVersion,
     Metric,
     Milestone,
+    MilestoneConfirmation,
+    MilestoneRecord,
     Party,
     Signature,
     Target,
     VersionState,
 )
+from makercloud.core.errors import DomainError
 from makercloud.core.events import record_event
 from makercloud.core.models import Event
 from makercloud.core.money import Money
-from makercloud.ledger.models import RuleVersion
+from makercloud.ledger.models import Account, AccountPurpose, PlanSource, RuleVersion
+from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
+from makercloud.ledger.services.statements import statement_plans_replace
+from makercloud.ledger.statement_periods import MONTH, Period, period_containing
 from makercloud.notifications.services import notify
+from makercloud.ventures.models import Venture
 
 MAX_ITEMS = 50
 SIGNING_ATTEMPTS = 5  # wrong passwords per person within SIGNING_WINDOW before signing is refused for a while
 SIGNING_WINDOW = timedelta(minutes=15)
+# Transfer ids of bet-on outcomes: uuid5(BET_ON_NAMESPACE, "contract:<id>:bet-on:<clause key>") — once per clause.
+BET_ON_NAMESPACE = uuid.UUID("3d5f7a2e-91c4-4b8e-a6d0-5c2e8f1b7a43")
+TRANSFER_CODES = ("funding", "reward", "service", "adjustment")
+PLANNED = {Metric.UNITS_SOLD: "units", Metric.REVENUE: "revenue"}  # target metric → the statement plan's figure
+MAX_PLANNED_MONTHS = 120
 
 
 # Terms: canonical form and hash ---------------------------------------------------------------------------------
@@ -170,17 +185,38 @@ def _milestones(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return milestones
 
 
-def _bet_ons(specs: Sequence[dict[str, Any]], target_keys: set[str]) -> list[dict[str, Any]]:
+def _clause_transfer(value: Any, key: str, party_keys: set[str]) -> dict[str, Any]:
+    """What an outcome moves through the ledger: an amount from one party to another."""
+    if not isinstance(value, dict) or set(value) - {"from", "to", "amount", "currency", "code"}:
+        raise InvalidTerms(detail=_("Clause %(key)s: a transfer has from, to, amount, currency and optionally code.")
+                           % {"key": key})
+    payer, payee = value.get("from"), value.get("to")
+    if payer not in party_keys or payee not in party_keys or payer == payee:
+        raise InvalidTerms(detail=_("Clause %(key)s: a transfer goes from one party to another, named by their keys.")
+                           % {"key": key})
+    code = value.get("code") or "adjustment"
+    if code not in TRANSFER_CODES:
+        raise InvalidTerms(detail=_("Clause %(key)s: a transfer's code is one of %(codes)s.")
+                           % {"key": key, "codes": ", ".join(TRANSFER_CODES)})
+    return {"from": payer, "to": payee, "amount": _whole(value.get("amount"), _("A transfer's amount"), minimum=1),
+            "currency": _currency(value.get("currency"), _("A transfer's currency")), "code": code}
+
+
+def _bet_ons(specs: Sequence[dict[str, Any]], target_keys: set[str], party_keys: set[str]) -> list[dict[str, Any]]:
     clauses = []
     for spec in specs:
         key = _key(spec.get("key"), _("A clause's key"))
         if spec.get("target") not in target_keys:
             raise InvalidTerms(detail=_("Clause %(key)s: name one of the contract's targets.") % {"key": key})
-        clauses.append({
+        clause = {
             "key": key, "target": spec["target"], "by": _moment(spec.get("by"), _("Clause %(key)s: by") % {"key": key}),
             "if_met": _text(spec.get("if_met"), _("What follows if the target is met"), limit=2000),
             "otherwise": _text(spec.get("otherwise"), _("What follows otherwise"), limit=2000),
-        })
+        }
+        for field in ("if_met_transfer", "otherwise_transfer"):  # only when given: older terms hash as they were
+            if spec.get(field) is not None:
+                clause[field] = _clause_transfer(spec[field], key, party_keys)
+        clauses.append(clause)
     _unique(clauses, _("clauses"))
     return clauses
 
@@ -198,15 +234,17 @@ def _terms(*, title: str, venture: Organisation, text: str, parties: list[dict[s
            targets: Sequence[dict[str, Any]], milestones: Sequence[dict[str, Any]],
            bet_ons: Sequence[dict[str, Any]], rule_version: RuleVersion | None,
            source: dict[str, Any] | None) -> dict[str, Any]:
-    checked_targets = _targets(targets, {party["key"] for party in parties})
+    party_keys = {party["key"] for party in parties}
+    checked_targets = _targets(targets, party_keys)
+    venture_id = Venture.objects.filter(organisation=venture).values_list("pk", flat=True).first()
     return {
         "title": title,
-        "venture": {"id": venture.pk, "name": venture.name},
+        "venture": {"organisation_id": venture.pk, "venture_id": venture_id, "name": venture.name},
         "text": text,
         "parties": parties,
         "targets": checked_targets,
         "milestones": _milestones(milestones),
-        "bet_ons": _bet_ons(bet_ons, {target["key"] for target in checked_targets}),
+        "bet_ons": _bet_ons(bet_ons, {target["key"] for target in checked_targets}, party_keys),
         "rule": _rule(rule_version, venture),
         "source": source,
     }
@@ -276,17 +314,20 @@ def _add_version(*, contract: Contract, terms: dict[str, Any], actor: User | Non
             version=version, key=spec["key"], metric=spec["metric"], threshold=spec["threshold"],
             currency=spec["currency"], party=parties.get(spec["party"]) if spec["party"] else None,
             period_start=_at(spec["from"]), period_end=_at(spec["until"]))
-    earlier = {m.key: m for m in Milestone.objects.filter(version=contract.current)} if contract.current else {}
-    for spec in terms["milestones"]:
-        before = earlier.get(spec["key"])
+    for spec in terms["milestones"]:  # their actuals are the contract's milestone records, kept across versions
         Milestone.objects.create(
             version=version, key=spec["key"], title=spec["title"], due_on=_on(spec["due"]),
-            amount=spec["amount"], currency=spec["currency"],
-            done_on=before.done_on if before else None, evidence=before.evidence if before else "",
-            recorded_by=before.recorded_by if before else None)
+            amount=spec["amount"], currency=spec["currency"])
+    decided = ({b.key: b for b in BetOn.objects.filter(version=contract.current).exclude(outcome="")}
+               if contract.current_id else {})
     for spec in terms["bet_ons"]:
+        before = decided.get(spec["key"])  # a decided clause stays decided (and paid once) through amendments
+        carried = ({"outcome": before.outcome, "measured": before.measured, "evaluated_at": before.evaluated_at,
+                    "transfer_id": before.transfer_id, "transfer_error": before.transfer_error} if before else {})
         BetOn.objects.create(version=version, key=spec["key"], target=targets[spec["target"]],
-                             by=_at(spec["by"]), if_met=spec["if_met"], otherwise=spec["otherwise"])
+                             by=_at(spec["by"]), if_met=spec["if_met"], otherwise=spec["otherwise"],
+                             if_met_transfer=spec.get("if_met_transfer"),
+                             otherwise_transfer=spec.get("otherwise_transfer"), **carried)
     if contract.pending_id:
         ContractVersion.objects.filter(pk=contract.pending_id).update(state=VersionState.REPLACED)
     contract.pending = version
@@ -533,6 +574,62 @@ def _in_force(contract: Contract, version: ContractVersion) -> None:
         notify(person=person, title=_("Signed by every party: “%(title)s”") % {"title": contract.title},
                body=_("Version %(number)s is in force.") % {"number": version.number}, url=url,
                key=f"contract-{contract.pk}-v{version.number}-signed")
+    plans_write(venture=contract.venture, reason=f"contract:{contract.pk}:v{version.number}")
+
+
+# Plans from targets ---------------------------------------------------------------------------------------------
+
+
+def _months(start: datetime, end: datetime) -> list[tuple[Period, int]]:
+    """The calendar months (UTC) that [start, end) covers, each with the seconds of it that it covers."""
+    months: list[tuple[Period, int]] = []
+    period = period_containing(start.astimezone(UTC), granularity=MONTH)
+    while period.start < end and len(months) < MAX_PLANNED_MONTHS:
+        covered = int((min(end, period.end) - max(start, period.start)).total_seconds())
+        if covered > 0:
+            months.append((period, covered))
+        period = period.next()
+    return months
+
+
+def contract_plans(*, venture: Organisation) -> dict[Period, dict[str, Any]]:
+    """The venture's monthly plan from the targets of every contract of it in force: each units-sold or revenue
+    target spread over the months its period covers, in proportion to the time it covers of each (integer parts that
+    add up to the threshold), summed over targets and contracts. Revenue targets in another currency than the first
+    one are left out (a plan has one currency)."""
+    from makercloud.ledger.services.statements import MAX_AMOUNT, MAX_COUNT
+
+    targets = list(Target.objects.filter(version__contract__venture=venture, version__state=VersionState.SIGNED,
+                                         metric__in=list(PLANNED)).select_related("version").order_by("pk"))
+    currency = next((t.currency for t in targets if t.metric == Metric.REVENUE), "CNY")
+    plans: dict[Period, dict[str, Any]] = {}
+    for target in targets:
+        if target.metric == Metric.REVENUE and target.currency != currency:
+            continue
+        months = _months(target.period_start, target.period_end)
+        if not months:
+            continue
+        parts = Money(target.threshold, currency).allocate([seconds for _period, seconds in months])
+        figure = PLANNED[Metric(target.metric)]
+        limit = MAX_AMOUNT if figure == "revenue" else MAX_COUNT
+        for (period, _seconds), part in zip(months, parts, strict=True):
+            plan = plans.setdefault(period, {"currency": currency, "contracts": set()})
+            plan[figure] = min(limit, (plan.get(figure) or 0) + part.minor)
+            plan["contracts"].add(f"#{target.version.contract_id} v{target.version.number}")
+    for plan in plans.values():
+        plan["note"] = _("From the targets of contract %(contracts)s.") % {
+            "contracts": ", ".join(sorted(plan.pop("contracts")))}
+    return plans
+
+
+def plans_write(*, venture: Organisation, reason: str) -> int:
+    """Write the venture's statement plans (source contract) from its contracts in force, replacing those an
+    earlier version wrote. Nothing for an organisation that is not a venture (the platform's own calls)."""
+    found = Venture.objects.filter(organisation=venture).first()
+    if found is None:
+        return 0
+    return statement_plans_replace(venture=found, source=PlanSource.CONTRACT, plans=contract_plans(venture=venture),
+                                   reason=reason)
 
 
 # Amendments -----------------------------------------------------------------------------------------------------
@@ -607,31 +704,160 @@ def _in_force_version(contract: Contract) -> ContractVersion:
     return contract.current
 
 
-@transaction.atomic
-def milestone_record(*, contract: Contract, actor: User, key: str, done_on: date, evidence: str) -> Milestone:
-    """A party's signer records a milestone of the terms in force as met (the actual against the plan)."""
-    contract = _lock(contract)
-    if not selectors.signable_parties(contract=contract, person=actor):
-        raise NotAParty()
+def _acting_party(contract: Contract, actor: User, party: Party | None, *, besides: set[int]) -> Party:
+    """The one party the actor acts for here (among those they sign for, other than `besides`)."""
+    options = [p for p in selectors.signable_parties(contract=contract, person=actor) if p.pk not in besides]
+    if party is not None:
+        options = [p for p in options if p.pk == party.pk]
+    if not options:
+        raise NotAParty(detail=_("You do not sign for a party that may do this."))
+    if len(options) > 1:
+        raise InvalidTerms(detail=_("You act for more than one party: choose which."))
+    return options[0]
+
+
+def _milestone(contract: Contract, key: str) -> Milestone:
     milestone = Milestone.objects.filter(version=_in_force_version(contract), key=key).first()
     if milestone is None:
         raise InvalidTerms(detail=_("There is no milestone %(key)s in the terms in force.") % {"key": key})
+    return milestone
+
+
+@transaction.atomic
+def milestone_record(*, contract: Contract, actor: User, key: str, done_on: date, evidence: str,
+                     party: Party | None = None) -> MilestoneRecord:
+    """A party's signer records when a milestone of the terms in force was met, with evidence. The record counts
+    (the actual against the plan) once every other party has confirmed it; it is never changed — a correction is a
+    new record, which replaces the earlier one once it is confirmed in turn."""
+    contract = _lock(contract)
+    if not selectors.signable_parties(contract=contract, person=actor):
+        raise NotAParty()
+    milestone = _milestone(contract, key)
     if done_on > timezone.now().date():
         raise InvalidTerms(detail=_("A milestone is recorded once it is met, not ahead."))
-    milestone.done_on = done_on
-    milestone.evidence = _text(evidence, _("The evidence"), limit=4000)
-    milestone.recorded_by = actor
-    milestone.save(update_fields=["done_on", "evidence", "recorded_by"])
-    record_event(actor=actor, subject=contract, kind="contract.milestone", organisation=contract.venture,
-                 data={"milestone": key, "done_on": done_on.isoformat(), "due": milestone.due_on.isoformat()})
-    return milestone
+    evidence = _text(evidence, _("The evidence"), limit=4000)
+    recording = _acting_party(contract, actor, party, besides=set())
+    earlier = MilestoneRecord.objects.filter(contract=contract, key=key).order_by("-pk").first()
+    record = MilestoneRecord.objects.create(contract=contract, key=key, done_on=done_on, evidence=evidence,
+                                            party=recording, recorded_by=actor)
+    record_event(actor=actor, subject=contract, kind="contract.milestone_recorded", organisation=contract.venture,
+                 data={"milestone": key, "record": record.pk, "done_on": done_on.isoformat(),
+                       "due": milestone.due_on.isoformat(), "party": recording.key,
+                       "corrects": earlier.pk if earlier else None})
+    others = [p for p in contract.parties.all() if p.pk != recording.pk]
+    for person in selectors.signers_of(contract=contract, parties=others):
+        notify(person=person, title=_("Confirm milestone “%(milestone)s” of “%(title)s”")
+               % {"milestone": milestone.title, "title": contract.title},
+               body=_("%(party)s records it as met on %(day)s: %(evidence)s")
+               % {"party": recording.name, "day": done_on.isoformat(), "evidence": evidence[:300]},
+               url=selectors.contract_url(contract), key=f"contract-{contract.pk}-milestone-record-{record.pk}")
+    return record
+
+
+@transaction.atomic
+def milestone_confirm(*, contract: Contract, actor: User, record_id: int,
+                      party: Party | None = None) -> MilestoneRecord:
+    """Another party's signer confirms a milestone record; once every party but the recording one has, it counts.
+    Only a milestone's latest record is confirmed (a later record is a correction that replaces it)."""
+    contract = _lock(contract)
+    if not selectors.signable_parties(contract=contract, person=actor):
+        raise NotAParty()
+    record = MilestoneRecord.objects.select_for_update().filter(contract=contract, pk=record_id).first()
+    if record is None:
+        raise MilestoneRecordNotFound()
+    milestone = _milestone(contract, record.key)
+    latest = MilestoneRecord.objects.filter(contract=contract, key=record.key).order_by("-pk").first()
+    if latest is not None and latest.pk != record.pk:
+        raise WrongContractState(detail=_("A later record of this milestone replaces this one: confirm that one."))
+    if record.confirmed_at is not None:
+        raise WrongContractState(detail=_("Every other party has confirmed this record already."))
+    confirmed = set(record.confirmations.values_list("party_id", flat=True))
+    besides = confirmed | ({record.party_id} if record.party_id else set())
+    try:
+        confirming = _acting_party(contract, actor, party, besides=besides)
+    except NotAParty as error:
+        raise NotAParty(detail=_("A record is confirmed by the other parties, each once; you have no party left to "
+                                 "confirm it for.")) from error
+    MilestoneConfirmation.objects.create(record=record, party=confirming, person=actor)
+    confirmed.add(confirming.pk)
+    required = set(contract.parties.values_list("pk", flat=True)) - ({record.party_id} if record.party_id else set())
+    counts = required <= confirmed
+    if counts:
+        record.confirmed_at = timezone.now()
+        record.save(update_fields=["confirmed_at"])
+    record_event(actor=actor, subject=contract, kind="contract.milestone_confirmed", organisation=contract.venture,
+                 data={"milestone": record.key, "record": record.pk, "done_on": record.done_on.isoformat(),
+                       "due": milestone.due_on.isoformat(), "party": confirming.key, "counts": counts})
+    if counts:
+        for person in selectors.signers_of(contract=contract):
+            notify(person=person, title=_("Milestone “%(milestone)s” of “%(title)s” is confirmed")
+                   % {"milestone": milestone.title, "title": contract.title},
+                   body=_("Met on %(day)s, confirmed by every party.") % {"day": record.done_on.isoformat()},
+                   url=selectors.contract_url(contract), key=f"contract-{contract.pk}-milestone-met-{record.pk}")
+    return record
+
+
+def _party_account(contract: Contract, party: Party, *, paying: bool, currency: str) -> Account:
+    """The account a clause's transfer moves money from or to: the contract's venture's operating account (it pays
+    from its funds); another party pays from its clearing account (money it brings in from outside, as investors'
+    tranches do) and is paid into its supplier payable, investor returns or (a person) wallet account."""
+    if party.organisation_id == contract.venture_id:
+        purpose = AccountPurpose.VENTURE_OPERATING
+    elif paying:
+        purpose = AccountPurpose.CLEARING
+    elif party.person_id:
+        purpose = AccountPurpose.USER_WALLET
+    else:
+        kind = party.organisation.kind if party.organisation is not None else ""
+        purpose = {OrganisationKind.SUPPLIER.value: AccountPurpose.SUPPLIER_PAYABLE,
+                   OrganisationKind.INVESTOR.value: AccountPurpose.INVESTOR_RETURNS}.get(kind, AccountPurpose.CLEARING)
+    return account_open(organisation=party.organisation, person=party.person, purpose=purpose, currency=currency)
+
+
+def bet_on_transfer_id(*, contract: Contract, key: str) -> uuid.UUID:
+    return uuid.uuid5(BET_ON_NAMESPACE, f"contract:{contract.pk}:bet-on:{key}")
+
+
+def _bet_on_pay(contract: Contract, clause: BetOn, actor: User | None) -> None:
+    """Move what the decided outcome says through the ledger, once (a deterministic transfer id). A refusal (the
+    payer's funds do not cover it) is kept on the clause and retried by the hourly job."""
+    spec = clause.transfer
+    if not spec or clause.transfer_id:
+        return
+    parties = {p.key: p for p in contract.parties.select_related("organisation", "person")}
+    transfer_id = bet_on_transfer_id(contract=contract, key=clause.key)
+    try:
+        with transaction.atomic():
+            transfers_create(transfers=[TransferSpec(
+                id=transfer_id, amount=spec["amount"], code=spec["code"],
+                debit_account=_party_account(contract, parties[spec["from"]], paying=True, currency=spec["currency"]),
+                credit_account=_party_account(contract, parties[spec["to"]], paying=False,
+                                              currency=spec["currency"]),
+                venture=contract.venture if contract.venture.kind == OrganisationKind.VENTURE else None,
+                reference=f"contract:{contract.pk}:bet-on:{clause.key}",
+                metadata={"contract": contract.pk, "clause": clause.key, "outcome": clause.outcome},
+            )], actor=actor)
+    except DomainError as error:
+        clause.transfer_error = str(error.detail)[:2000]
+        clause.save(update_fields=["transfer_error"])
+        record_event(actor=actor, subject=contract, kind="contract.bet_on_transfer_refused",
+                     organisation=contract.venture, data={"clause": clause.key, "reason": clause.transfer_error})
+        return
+    clause.transfer_id, clause.transfer_error = transfer_id, ""
+    clause.save(update_fields=["transfer_id", "transfer_error"])
+    BetOn.objects.filter(version__contract=contract, key=clause.key, outcome=clause.outcome).update(
+        transfer_id=transfer_id, transfer_error="")
+    record_event(actor=actor, subject=contract, kind="contract.bet_on_transfer", organisation=contract.venture,
+                 data={"clause": clause.key, "transfer": str(transfer_id), "amount": spec["amount"],
+                       "currency": spec["currency"], "from": spec["from"], "to": spec["to"]})
 
 
 @transaction.atomic
 def bet_on_evaluate(*, contract: Contract, key: str, actor: User | None = None,
                     now: datetime | None = None) -> BetOn:
     """Measure a clause's target from platform data up to its date: met → the `if_met` outcome (as soon as it is
-    met); missed once the date has passed. Once decided it stays decided."""
+    met); missed once the date has passed. Once decided it stays decided, and the outcome's transfer (if the clause
+    names one) moves through the ledger."""
     contract = _lock(contract)
     if actor is not None and not selectors.signable_parties(contract=contract, person=actor) \
             and not accounts_selectors.is_operator(person=actor):
@@ -641,6 +867,7 @@ def bet_on_evaluate(*, contract: Contract, key: str, actor: User | None = None,
     if clause is None:
         raise InvalidTerms(detail=_("There is no clause %(key)s in the terms in force.") % {"key": key})
     if clause.outcome:
+        _bet_on_pay(contract, clause, actor)  # a refused transfer is tried again
         return clause
     now = now or timezone.now()
     measured = selectors.target_measure(target=clause.target, until=min(clause.by, clause.target.period_end, now))
@@ -657,7 +884,16 @@ def bet_on_evaluate(*, contract: Contract, key: str, actor: User | None = None,
     record_event(actor=actor, subject=contract, kind="contract.bet_on", organisation=contract.venture,
                  data={"clause": key, "outcome": clause.outcome, "measured": measured,
                        "threshold": clause.target.threshold})
+    _bet_on_pay(contract, clause, actor)
     consequence = clause.if_met if clause.outcome == "met" else clause.otherwise
+    spec = clause.transfer
+    if spec and clause.transfer_id:
+        consequence += "\n" + _("Transferred through the ledger: %(amount)s %(currency)s (minor units) from "
+                                 "%(payer)s to %(payee)s.") % {"amount": spec["amount"], "currency": spec["currency"],
+                                                              "payer": spec["from"], "payee": spec["to"]}
+    elif spec:
+        consequence += "\n" + _("The ledger refused the transfer for now (%(reason)s); it is tried again every "
+                                 "hour.") % {"reason": clause.transfer_error}
     for person in selectors.signers_of(contract=contract):
         notify(person=person, title=_("Clause %(key)s of “%(title)s”: %(outcome)s")
                % {"key": key, "title": contract.title, "outcome": clause.get_outcome_display()},
@@ -667,10 +903,12 @@ def bet_on_evaluate(*, contract: Contract, key: str, actor: User | None = None,
 
 
 def bet_ons_evaluate_due(*, now: datetime | None = None) -> int:
-    """The scheduler's sweep: evaluate every undecided clause of terms in force whose date has passed."""
+    """The scheduler's sweep: evaluate every undecided clause of terms in force whose date has passed, and try again
+    the transfers of decided ones that the ledger refused."""
     now = now or timezone.now()
     due: Iterable[BetOn] = BetOn.objects.filter(
-        outcome="", by__lte=now, version__state=VersionState.SIGNED).select_related("version__contract")
+        Q(outcome="", by__lte=now) | (~Q(outcome="") & Q(transfer_id__isnull=True) & ~Q(transfer_error="")),
+        version__state=VersionState.SIGNED).select_related("version__contract")
     done = 0
     for clause in list(due):
         bet_on_evaluate(contract=clause.version.contract, key=clause.key, now=now)

@@ -100,7 +100,11 @@ EVENT_LABELS = {
     "contract.amended": gettext_lazy("Amendment proposed"),
     "contract.cancelled": gettext_lazy("Cancelled"),
     "contract.milestone": gettext_lazy("Milestone met"),
+    "contract.milestone_recorded": gettext_lazy("Milestone recorded as met, to be confirmed"),
+    "contract.milestone_confirmed": gettext_lazy("Milestone record confirmed"),
     "contract.bet_on": gettext_lazy("Bet-on clause decided"),
+    "contract.bet_on_transfer": gettext_lazy("Bet-on outcome transferred through the ledger"),
+    "contract.bet_on_transfer_refused": gettext_lazy("Bet-on transfer refused by the ledger for now"),
 }
 
 
@@ -139,7 +143,9 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             "pending_json": json.dumps(pending.terms, indent=2, ensure_ascii=False, sort_keys=True)
             if pending and contract.current else "",
             "targets": selectors.targets_measured(version=shown) if shown else [],
-            "milestones": list(shown.milestones.all()) if shown else [],
+            "milestones": selectors.milestones_of(contract=contract, version=shown, viewer=viewer) if shown else [],
+            "recording_parties": signable,
+            "plans": _plans(contract) if contract.current else None,
             "bet_ons": list(shown.bet_ons.select_related("target")) if shown else [],
             "signed_parties": signed_parties,
             "to_sign": [(party, SignForm(initial={"version_hash": pending.hash, "party": party.pk}))
@@ -149,6 +155,17 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             "milestone_form": MilestoneForm(),
         })
     return render(request, "contracts/detail.html", context)
+
+
+def _plans(contract: Contract) -> dict[str, Any] | None:
+    """Where the venture's statement shows these targets as its plan (the months they cover)."""
+    from makercloud.ventures.models import Venture
+
+    venture = Venture.objects.filter(organisation_id=contract.venture_id).first()
+    if venture is None:
+        return None
+    months = sorted(period.label for period in services.contract_plans(venture=contract.venture))
+    return {"venture": venture, "months": months} if months else None
 
 
 def _back(contract: Contract) -> HttpResponse:
@@ -243,13 +260,34 @@ def milestone_record(request: HttpRequest, contract_id: int, key: str) -> HttpRe
     if not form.is_valid():
         messages.error(request, _("Give the date it was met and the evidence."))
         return _back(contract)
+    party_id = request.POST.get("party", "")
+    party = contract.parties.filter(pk=int(party_id)).first() if party_id.isdigit() else None
     try:
         services.milestone_record(contract=contract, actor=request.user, key=key,  # type: ignore[arg-type]
-                                  done_on=form.cleaned_data["done_on"], evidence=form.cleaned_data["evidence"])
+                                  done_on=form.cleaned_data["done_on"], evidence=form.cleaned_data["evidence"],
+                                  party=party)
     except DomainError as error:
         show_error(request, error)
     else:
-        messages.success(request, _("Milestone recorded."))
+        messages.success(request, _("Milestone recorded: it counts once the other parties confirm it."))
+    return _back(contract)
+
+
+@login_required
+@require_POST
+@pages_for_domain_errors
+def milestone_confirm(request: HttpRequest, contract_id: int, record_id: int) -> HttpResponse:
+    contract = selectors.contract_get(viewer=request.user, contract_id=contract_id)
+    party_id = request.POST.get("party", "")
+    party = contract.parties.filter(pk=int(party_id)).first() if party_id.isdigit() else None
+    try:
+        record = services.milestone_confirm(contract=contract, actor=request.user,  # type: ignore[arg-type]
+                                            record_id=record_id, party=party)
+    except DomainError as error:
+        show_error(request, error)
+    else:
+        messages.success(request, _("Confirmed: the milestone counts as met.") if record.confirmed_at
+                         else _("Confirmed: the record awaits the other parties' confirmation."))
     return _back(contract)
 
 
@@ -275,5 +313,7 @@ urlpatterns = [
     path("contracts/<int:contract_id>/sign/", contract_sign, name="sign"),
     path("contracts/<int:contract_id>/amend/", contract_amend, name="amend"),
     path("contracts/<int:contract_id>/milestones/<slug:key>/", milestone_record, name="milestone"),
+    path("contracts/<int:contract_id>/milestone-records/<int:record_id>/confirm/", milestone_confirm,
+         name="milestone_confirm"),
     path("contracts/<int:contract_id>/bet-ons/<slug:key>/evaluate/", bet_on_evaluate, name="bet_on"),
 ]

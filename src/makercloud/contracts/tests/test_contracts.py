@@ -103,15 +103,17 @@ def test_an_amendment_needs_every_signature_again_and_keeps_the_old_terms_in_for
     contract = draw_up(maker, venture, parties)
     first = contract.pending
     sign_all(contract, maker, parties)
-    services.milestone_record(contract=contract, actor=parties["sofia"], key="delivery",
-                              done_on=timezone.now().date(), evidence="Delivery note 118")
+    record = services.milestone_record(contract=contract, actor=parties["sofia"], key="delivery",
+                                       done_on=timezone.now().date(), evidence="Delivery note 118")
+    services.milestone_confirm(contract=contract, actor=maker, record_id=record.pk)
 
     second = services.contract_amend(contract=contract, actor=parties["sofia"], reason="Price index moved",
                                      text="Precision Motors supplies 2,400 motors.")
     contract.refresh_from_db()
     assert contract.state == ContractState.AMENDING and contract.current == first and contract.pending == second
     assert second.prev_hash == first.hash and not second.signatures.exists()  # signatures reset
-    assert second.milestones.get(key="delivery").evidence == "Delivery note 118"  # actuals carry over
+    [delivery] = selectors.milestones_of(contract=contract, version=second)
+    assert delivery.actual is not None and delivery.actual.evidence == "Delivery note 118"  # actuals carry over
     with pytest.raises(StaleVersion):  # signing what one read before the amendment is refused
         services.contract_sign(contract=contract, actor=maker, password=PASSWORD, version_hash=first.hash)
     services.contract_sign(contract=contract, actor=maker, password=PASSWORD, version_hash=second.hash)
@@ -235,7 +237,7 @@ def test_the_api_draws_up_signs_and_amends(maker: User, venture: Venture, partie
                                            bearer_for: Any, client: Any) -> None:
     now = timezone.now()
     headers = bearer_for(maker, ["contracts:read", "contracts:write"])
-    body = {"venture_id": venture.organisation.pk, "title": "Sensors",
+    body = {"venture_id": venture.pk, "title": "Sensors",
             "parties": [{"key": "v", "role": "buyer", "organisation_id": venture.organisation.pk},
                         {"key": "s", "role": "supplier", "organisation_id": parties["sensors"].pk}],
             "targets": [{"key": "t", "metric": "revenue", "threshold": 10, "currency": "CNY",

@@ -1,9 +1,12 @@
 """ledger services (writes): statements — a venture's plan for a month or quarter, set and withdrawn.
 
 The statement itself is computed, never written; its plan is the only thing here that changes. Plans are set by the
-venture's owners and administrators (and operators); issue 6's contracts will set them from their targets, with
-`source="contract"`.
+venture's owners and administrators (and operators); contracts in force write theirs from their targets with
+`statement_plans_replace(source="contract")`.
 """
+
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -95,3 +98,44 @@ def statement_plan_delete(*, actor: User, venture: Venture, period: Period) -> N
         raise StatementPlanNotFound(detail=_("There is no plan for %(period)s.") % {"period": period.label})
     record_event(actor=actor, subject=venture, kind="statement.plan_deleted", organisation=venture.organisation,
                  data={"period": period.label})
+
+
+@transaction.atomic
+def statement_plans_replace(*, venture: Venture, source: str, plans: Mapping[Period, Mapping[str, Any]],
+                            reason: str) -> int:
+    """Make the venture's plans of `source` exactly `plans` (period → currency, figures and note): that source's
+    plans of other periods are withdrawn, and each given period's plan is set, whatever set it before. For writers
+    that are not people (contracts in force): the caller is the authority, so nothing is checked about who acts.
+    Returns how many plans were created, changed or withdrawn."""
+    for figures in plans.values():
+        _check(currency=figures["currency"], revenue=figures.get("revenue"), units=figures.get("units"),
+               active_users=figures.get("active_users"), value_added=figures.get("value_added"),
+               note=figures.get("note", ""))
+    wanted = {(period.granularity, period.start_date): period for period in plans}
+    existing = {(plan.granularity, plan.period_start): plan
+                for plan in StatementPlan.objects.select_for_update().filter(venture=venture)}
+    changed = 0
+    for mark, plan in existing.items():
+        if plan.source == source and mark not in wanted:
+            plan.delete()
+            changed += 1
+    for mark, period in wanted.items():
+        values = {"currency": plans[period]["currency"], "note": plans[period].get("note", ""), "source": source,
+                  **{name: plans[period].get(name) for name in FIGURES}}
+        found = existing.get(mark)
+        if found is None:
+            StatementPlan.objects.create(venture=venture, granularity=period.granularity,
+                                         period_start=period.start_date, created_by=None, **values)
+        elif any(getattr(found, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(found, name, value)
+            found.created_by = None
+            found.save()
+        else:
+            continue
+        changed += 1
+    if changed:
+        record_event(actor=None, subject=venture, kind="statement.plans_replaced", organisation=venture.organisation,
+                     data={"source": source, "reason": reason,
+                           "periods": sorted(period.label for period in plans)})
+    return changed

@@ -22,22 +22,41 @@ def timestamp(moment: datetime | None) -> str | None:
 
 
 def encode_metadata(metadata: Mapping[str, Any]) -> str:
-    """Metadata as the chain (and the database) stores it: compact JSON with sorted keys."""
+    """Metadata as the chain (and the database) stores it: compact JSON with sorted keys, as
+    json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes it.
+
+    On the path of every append, so strings, integers and nulls are written directly and the whole text is checked
+    once: when it is printable, has no backslash and no more quotes than those written around keys and strings,
+    nothing in it needed escaping and it is exactly what json.dumps would write. Anything else is json.dumps's.
+    """
     if not metadata:
         return "{}"
     parts = []
+    quotes = 0
     for key in sorted(metadata):
         value = metadata[key]
         kind = type(value)
+        if type(key) is not str:
+            return _dumps(metadata)
         if kind is str:
-            parts.append(f"{_text(key)}:{_text(value)}")
+            parts.append(f'"{key}":"{value}"')
+            quotes += 4
         elif kind is int:
-            parts.append(f"{_text(key)}:{value}")
+            parts.append(f'"{key}":{value}')
+            quotes += 2
         elif value is None:
-            parts.append(f"{_text(key)}:null")
-        else:  # nested, booleans: json.dumps itself (the fast path above writes exactly what it would)
-            return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "{" + ",".join(parts) + "}"
+            parts.append(f'"{key}":null')
+            quotes += 2
+        else:  # nested, booleans, numbers of other kinds
+            return _dumps(metadata)
+    text = "{" + ",".join(parts) + "}"
+    if text.isprintable() and "\\" not in text and text.count('"') == quotes:
+        return text
+    return _dumps(metadata)
+
+
+def _dumps(metadata: Mapping[str, Any]) -> str:
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(

@@ -1,5 +1,6 @@
 """calls on the HTTP API: the kinds sub-domain (engineer B).
 
+    POST /ideas                                 a verified person posts an idea (the platform's; they are its author)
     GET /calls/{id}/idea                        an idea's supports, stages and the next stage's deadline (public)
     POST /calls/{id}/supports                   support an idea (verified people, once each)
     GET, POST /calls/{id}/comments              the idea's discussion (public · author, supporters, proposers)
@@ -18,6 +19,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from makercloud.accounts.auth import caller, optional, requires, viewer
+from makercloud.calls.api.engine import CallOut, LinkIn, Title
 from makercloud.calls.models.kinds import ContributionRole, IdeaState, TrancheState
 from makercloud.calls.selectors import engine as engine_selectors
 from makercloud.calls.selectors import kinds as selectors
@@ -48,6 +50,13 @@ class IdeaOut(Schema):
     stage_deadline: datetime | None = Field(..., description="When the next stage is due; missing it ends the idea.")
     state: IdeaState
     supported_by_me: bool
+
+
+class IdeaIn(Input):
+    title: Title
+    description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)] = Field(
+        ..., description="The need or the idea, in your words.")
+    attachments: list[LinkIn] = Field(default_factory=list, max_length=20, description="Links (http or https).")
 
 
 class CommentIn(Input):
@@ -120,6 +129,17 @@ def _idea(request: HttpRequest, call_id: int) -> dict[str, Any]:
     return {"call_id": call.pk, "supports": progress.supports, "stage": progress.stage,
             "stages": selectors.idea_stages(call=call, progress=progress), "stage_deadline": progress.stage_deadline,
             "state": progress.state, "supported_by_me": selectors.has_supported(viewer=person, call=call)}
+
+
+@router.post("/ideas", response={201: CallOut, **responses(403, 429)}, auth=requires("calls:write"),
+             summary="Post an idea")
+def idea_post(request: HttpRequest, body: IdeaIn) -> Any:
+    """A person with a verified e-mail address posts a need or an idea. It is published at once as the platform's
+    idea (kind `idea`, default stages), with you as its author: you take part in its discussion and earn the
+    author's contribution points when a proposal is picked. Operators moderate it (they may cancel it with a public
+    reason). At most 3 a day (429 too-many-ideas); unverified: 403 not-verified."""
+    return Status(201, services.idea_post(actor=caller(request), title=body.title, description=body.description,
+                                          attachments=[link.model_dump() for link in body.attachments]))
 
 
 @router.get("/calls/{call_id}/idea", response=IdeaOut, auth=optional("calls:read"), summary="An idea's supports")

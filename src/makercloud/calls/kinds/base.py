@@ -3,6 +3,7 @@
 import re
 from datetime import date
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
@@ -12,7 +13,7 @@ from makercloud.calls.models.engine import Call, Response
 from makercloud.core.errors import DomainError
 from makercloud.core.money import Money
 
-URL = re.compile(r"^https?://[^\s\x00]+$")
+URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_MINOR = 10**15
 
@@ -110,12 +111,24 @@ def _bad_day() -> date:
     raise ValueError
 
 
+def web_address(value: Any) -> bool:
+    """An http(s) address with a host, at most 500 characters: what a page may show as a link. `javascript:`,
+    `data:` and the like are not, nor `https:///path` or an address with spaces or control characters."""
+    if not isinstance(value, str) or len(value) > 500 or not URL.match(value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
 def links(data: dict[str, Any], key: str = "links", *, error: type[DomainError] = InvalidResponse) -> list[str]:
     value = data.get(key, [])
     if not isinstance(value, list) or len(value) > 10:
         raise _fail(error, _("%(field)s must be a list of at most 10 addresses.") % {"field": key})
     for item in value:
-        if not isinstance(item, str) or len(item) > 500 or not URL.match(item):
+        if not web_address(item):
             raise _fail(error, _("%(field)s must hold http(s) addresses.") % {"field": key})
     return list(value)
 

@@ -1,6 +1,6 @@
 """The kinds' domain errors (engineer B). Each has a stable `type`: problem+json on the API, a sentence on pages."""
 
-from makercloud.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from makercloud.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 
 
 class InvalidResponse(InvalidInput):
@@ -31,6 +31,12 @@ class IdeaClosed(Conflict):
 class NotVerified(PermissionDenied):
     type = "not-verified"
     title = "Verify your e-mail address first"
+
+
+class TooManyIdeas(DomainError):
+    type = "too-many-ideas"
+    title = "You have posted as many ideas as a day allows"
+    status = 429
 
 
 class NotInDiscussion(PermissionDenied):

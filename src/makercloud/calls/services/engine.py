@@ -17,7 +17,6 @@ The kinds' hooks (calls.kinds.registry[kind], engineer B) are called with keywor
 """
 
 import hashlib
-import importlib
 import json
 import logging
 import secrets
@@ -50,6 +49,7 @@ from makercloud.calls.errors import (
     WrongQualificationState,
     WrongResponseState,
 )
+from makercloud.calls.kinds.base import web_address
 from makercloud.calls.models.engine import (
     VALID_RESPONSE_STATES,
     Answer,
@@ -212,6 +212,29 @@ def _json(value: Any, *, field: str, kind: type = dict) -> Any:
     return value
 
 
+MAX_LINKS = 20
+
+
+def _links(value: Any, *, field: str) -> list[dict[str, str]]:
+    """Attachments, evidence, documents: a list of {"name", "url"} whose every url is an http(s) address with a host
+    (`web_address`), so that no `javascript:` or `data:` link is stored — and shown as a link — whichever way it came
+    in (the API, the pages, the admin). Returns the links with only their name and url."""
+    _json(value, field=field, kind=list)
+    if len(value) > MAX_LINKS:
+        raise InvalidCall(detail=_("%(field)s holds at most %(count)s links.") % {"field": field, "count": MAX_LINKS})
+    cleaned = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
+            raise InvalidCall(detail=_('Each link in %(field)s needs a name: {"name": "…", "url": "https://…"}.')
+                              % {"field": field})
+        if not web_address(item.get("url")):
+            raise InvalidCall(detail=_("Each link in %(field)s must be an http(s) address with a host, such as "
+                                       "https://example.com/drawing.pdf.") % {"field": field})
+        cleaned.append({"name": name.strip(), "url": item["url"]})
+    return cleaned
+
+
 def _check_timeline(call: Call, *, now: datetime) -> None:
     if call.responses_until is None:
         raise InvalidTimeline(detail=_("A call needs a deadline for responses."))
@@ -249,11 +272,34 @@ def call_create(
         raise InvalidCall(detail=_("Calls are posted by a venture or by the platform."))
     if not accounts_selectors.can_manage(person=actor, organisation=owner):
         raise NotCallOwner(detail=_("Only the organisation's owners and administrators may post its calls."))
+    return draft_create(actor=actor, owner=owner, kind=kind, title=title, description=description,
+                        attachments=attachments, eligibility=eligibility, response_form=response_form,
+                        selection=selection, questions_until=questions_until, responses_until=responses_until,
+                        standstill_days=standstill_days)
+
+
+def draft_create(
+    *,
+    actor: User,
+    owner: Organisation,
+    kind: str,
+    title: str,
+    description: str = "",
+    attachments: list[Any] | None = None,
+    eligibility: dict[str, Any] | None = None,
+    response_form: dict[str, Any] | None = None,
+    selection: dict[str, Any] | None = None,
+    questions_until: datetime | None = None,
+    responses_until: datetime | None = None,
+    standstill_days: int = 5,
+) -> Call:
+    """The draft itself, its input checked, once the caller has checked who may post it (`call_create`: the owner's
+    managers; `kinds.idea_post`: any verified person, for the platform). `created_by` is the actor."""
     if not title.strip():
         raise InvalidCall(detail=_("A call needs a title."))
     call = Call(
         kind=kind, owner=owner, created_by=actor, title=title.strip()[:200], description=description.strip(),
-        attachments=_json(attachments or [], field="attachments", kind=list),
+        attachments=_links(attachments or [], field="attachments"),
         eligibility=_json(eligibility or {}, field="eligibility"),
         response_form=_json(response_form or {}, field="response_form"),
         selection=_json(selection or {}, field="selection"),
@@ -290,7 +336,7 @@ def call_update(*, actor: User, call: Call, **changes: Any) -> Call:
         if field in changes:
             _json(changes[field], field=field)
     if "attachments" in changes:
-        _json(changes["attachments"], field="attachments", kind=list)
+        changes["attachments"] = _links(changes["attachments"], field="attachments")
     changed_terms = sorted(name for name in TERMS if name in changes and changes[name] != getattr(call, name))
     for name, value in changes.items():
         setattr(call, name, value.strip() if isinstance(value, str) else value)
@@ -352,6 +398,11 @@ def call_publish(*, actor: User, call: Call) -> Call:
     """Publish a draft: its rules (and their sha256) become public and responses are accepted until the deadline."""
     call = _lock(call)
     ensure_can_manage_call(person=actor, call=call)
+    return draft_publish(actor=actor, call=call)
+
+
+def draft_publish(*, actor: User, call: Call) -> Call:
+    """Publish a locked draft, once the caller has checked who may (`call_publish`, `kinds.idea_post`)."""
     if call.state != CallState.DRAFT:
         raise WrongCallState(detail=_("Only a draft can be published."))
     _check_timeline(call, now=database_now())
@@ -384,7 +435,9 @@ def call_cancel(*, actor: User, call: Call, reason: str) -> Call:
     call.save()
     _event(call, "call.cancelled", actor=actor, public=not was_draft, reason=call.end_reason)
     if not was_draft:
-        _tell(_audience(call, _respondents(call)), title=_("“%(title)s” was cancelled") % {"title": call.title},
+        author = [call.created_by] if call.created_by is not None and call.created_by_id != actor.pk else []
+        _tell([*author, *_audience(call, _respondents(call))],
+              title=_("“%(title)s” was cancelled") % {"title": call.title},
               body=call.end_reason,
               url=_call_url(call), key=f"call-{call.pk}-cancelled")
     return call
@@ -713,26 +766,16 @@ def call_award(*, call: Call, actor: User | None = None) -> Call:
     return call
 
 
-def _contract_factory() -> Any:
-    try:
-        contract_services = importlib.import_module("makercloud.contracts.services")
-    except ImportError:
-        return None
-    return getattr(contract_services, "contract_create_from_award", None)
-
-
 @transaction.atomic
 def call_contract(*, call: Call, actor: User | None = None) -> Call:
-    """Draw up the awarded call's contract (contracts' `contract_create_from_award`); the call is then contracted.
-    Without the contracts app the call stays awarded and the scheduler tries again."""
+    """Draw up the awarded call's contract (contracts' `contract_create_from_award`); the call is then contracted."""
     call = _lock(call)
     if call.state != CallState.AWARDED:
         raise WrongCallState(detail=_("Only an awarded call gets its contract."))
-    factory = _contract_factory()
-    if factory is None:
-        return call
+    from makercloud.contracts.services import contract_create_from_award  # contracts imports calls: import here
+
     assert call.winner is not None
-    contract = factory(call=call, response=call.winner, actor=actor or call.created_by)
+    contract = contract_create_from_award(call=call, response=call.winner, actor=actor or call.created_by)
     call.contract()
     call.save()
     _event(call, "call.contracted", actor=actor, contract=getattr(contract, "pk", None))
@@ -783,7 +826,7 @@ def complaint_submit(*, actor: User, call: Call, reasons: str, evidence: list[An
     if not reasons.strip():
         raise InvalidInput(detail=_("Give the reasons of your complaint."))
     complaint = Complaint.objects.create(call=call, complainant=actor, reasons=reasons.strip(),
-                                         evidence=_json(evidence or [], field="evidence", kind=list))
+                                         evidence=_links(evidence or [], field="evidence"))
     _event(call, "complaint.filed", actor=actor, complaint=complaint.pk, reasons=complaint.reasons)
     _tell([*_operators(), *_managers(call.owner)],
           title=_("A complaint about “%(title)s”") % {"title": call.title}, body=complaint.reasons,
@@ -882,7 +925,7 @@ def qualification_apply(
         raise InvalidInput(detail=_("A category is a short name of letters, digits and dashes."))
     if not documents:
         raise InvalidInput(detail=_("Attach at least one document."))
-    _json(documents, field="documents", kind=list)
+    documents = _links(documents, field="documents")
     if SupplierQualification.objects.filter(organisation=organisation, category=category,
                                             state__in=[QualificationState.APPLIED,
                                                        QualificationState.QUALIFIED]).exists():
@@ -1018,8 +1061,7 @@ def calls_tick() -> dict[str, int]:
     ended = (Call.objects.filter(state=CallState.STANDSTILL, standstill_until__lte=now)
              .exclude(complaints__state=ComplaintState.FILED).values_list("pk", flat=True))
     _each(list(ended), call_award, summary, "awarded")
-    if _contract_factory() is not None:
-        awarded = Call.objects.filter(state=CallState.AWARDED).values_list("pk", flat=True)
-        _each(list(awarded), call_contract, summary, "contracted")
+    awarded = Call.objects.filter(state=CallState.AWARDED).values_list("pk", flat=True)
+    _each(list(awarded), call_contract, summary, "contracted")
     summary["lapsed"] = qualifications_lapse(now=now)
     return summary

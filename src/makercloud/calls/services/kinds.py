@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from makercloud.accounts import selectors as accounts_selectors
+from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import OrganisationKind, User
 from makercloud.calls.errors import NotCallOwner, WrongCallState
 from makercloud.calls.kinds import challenge as challenge_kind
@@ -29,6 +30,7 @@ from makercloud.calls.kinds.errors import (
     NotAnIdea,
     NotInDiscussion,
     NotVerified,
+    TooManyIdeas,
     WrongTrancheState,
 )
 from makercloud.calls.models.engine import Call, CallKind, CallState, Response, ResponseState
@@ -62,6 +64,42 @@ def _event(call: Call, kind: str, *, actor: User | None, public: bool = True, **
 
 def _idea_url(call: Call) -> str:
     return reverse("calls:idea", args=[call.pk])
+
+
+# Idea: posted by a person ----------------------------------------------------------------------------------------
+
+IDEAS_PER_DAY = 3  # a person's ideas in any 24 hours
+IDEA_OPEN_DAYS = 365  # proposals are taken this long; the stages' own deadlines end an idea that gathers too few
+IDEA_STAGES = idea_kind.DEFAULT_STAGES  # LEGO Ideas' thresholds and deadlines
+
+
+@transaction.atomic
+def idea_post(*, actor: User, title: str, description: str, attachments: list[Any] | None = None) -> Call:
+    """A verified person posts a need or an idea. It is the platform's call (its operators pick the proposal and
+    moderate: they may cancel it with a public reason), published at once under the default stages, with the person
+    as its author (`created_by`): the author discusses it and earns the author's points at the award.
+
+    At most IDEAS_PER_DAY in any 24 hours per person, counted in the database with the person's row locked, so
+    concurrent posts cannot slip past the limit."""
+    if not actor.email_verified:
+        raise NotVerified(detail=_("Verify your e-mail address to post an idea."))
+    if not description.strip():
+        raise InvalidInput(detail=_("Describe the need or the idea."))
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    now = engine.database_now()
+    recent = Call.objects.filter(kind=CallKind.IDEA, created_by=actor,
+                                 created_at__gte=timezone.now() - timedelta(days=1))
+    if recent.count() >= IDEAS_PER_DAY:
+        raise TooManyIdeas(detail=_("You can post %(count)s ideas a day. Try again tomorrow.") % {
+            "count": IDEAS_PER_DAY})
+    call = engine.draft_create(
+        actor=actor, owner=accounts_services.platform_organisation(), kind=CallKind.IDEA, title=title,
+        description=description, attachments=attachments, selection={"method": "owner", "stages": IDEA_STAGES},
+        responses_until=now + timedelta(days=IDEA_OPEN_DAYS))
+    call = engine.draft_publish(actor=actor, call=call)
+    engine._tell(engine._operators(), title=_("A new idea to moderate: “%(title)s”") % {"title": call.title},
+                 body=call.description[:300], url=_idea_url(call), key=f"idea-{call.pk}-posted")
+    return call
 
 
 # Idea: supports and stages ---------------------------------------------------------------------------------------

@@ -171,3 +171,17 @@ def test_the_pages_speak_chinese(clock: Clock, maker: Any, venture: Any) -> None
     assert "开放需求" in listing and "模块招标" in listing
     page = chinese.get(f"/calls/{call.pk}/").content.decode()
     assert "截止前密封" in page and "公开时间线" in page
+
+
+@pytest.mark.parametrize("posted", ["abc", "", "0", "-1", "1.5", "99999999999999999999999"])
+def test_selecting_with_a_response_that_is_not_one_says_so(clock: Clock, maker: Any, venture: Any, make_person: Any,
+                                                           client_for: Any, posted: str) -> None:
+    call = publish(actor=maker, owner=venture, hours=1)
+    services.response_submit(actor=make_person(), call=call, content={"plan": "a"})
+    clock.advance(hours=1)
+    services.calls_tick()
+    browser = client_for(maker)
+    answer = browser.post(f"/calls/{call.pk}/select", {"response": posted, "reason": "Best."}, follow=True)
+    assert answer.status_code == 200 and "Choose one of the responses." in answer.content.decode()
+    call.refresh_from_db()
+    assert call.state == CallState.EVALUATED

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import MANAGING_ROLES, Membership, Organisation, OrganisationKind
-from makercloud.calls.errors import ResponseNotFound
 from makercloud.calls.models.engine import (
     Call,
     CallKind,
@@ -162,6 +161,16 @@ def _viewer(request: HttpRequest) -> Any:
     return request.user if request.user.is_authenticated else None
 
 
+def _posted_id(request: HttpRequest, name: str) -> int | None:
+    """A row's id from a posted field, or None when it is missing or not one (letters, 0, too large for the
+    database): the page then says what to choose, instead of failing."""
+    try:
+        value = forms.IntegerField(min_value=1, max_value=2**63 - 1).clean(request.POST.get(name))
+    except forms.ValidationError:
+        return None
+    return int(value)
+
+
 # Browse and read -------------------------------------------------------------------------------------------------
 
 
@@ -267,11 +276,13 @@ def call_action(request: HttpRequest, call_id: int, action: str) -> HttpResponse
             services.call_cancel(actor=actor, call=call, reason=reason)
             messages.success(request, _("The call is cancelled."))
         elif action == "select":
-            response = Response.objects.filter(call=call, pk=request.POST.get("response") or 0).first()
-            if response is None:
-                raise ResponseNotFound(detail=_("Choose one of the responses."))
-            services.call_select(actor=actor, call=call, response=response, reason=reason)
-            messages.success(request, _("The response is selected; the standstill has started."))
+            response_id = _posted_id(request, "response")
+            response = None if response_id is None else Response.objects.filter(call=call, pk=response_id).first()
+            if response is None:  # not a number, or not one of this call's responses: said on the call's page
+                messages.error(request, _("Choose one of the responses."))
+            else:
+                services.call_select(actor=actor, call=call, response=response, reason=reason)
+                messages.success(request, _("The response is selected; the standstill has started."))
         elif action == "unsuccessful":
             services.call_unsuccessful(actor=actor, call=call, reason=reason)
             messages.success(request, _("The call ended without a selection."))

@@ -18,14 +18,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from makercloud.accounts import selectors as accounts_selectors
+from makercloud.calls.kinds import idea as idea_kind
 from makercloud.calls.kinds import sourcing as sourcing_kind
 from makercloud.calls.models.engine import CallKind, CallState
 from makercloud.calls.selectors import engine as engine_selectors
 from makercloud.calls.selectors import kinds as selectors
 from makercloud.calls.services import engine as engine_services
 from makercloud.calls.services import kinds as services
+from makercloud.calls.views.engine import JSONField
 from makercloud.core.errors import DomainError
 from makercloud.core.views import explain, pages_for_domain_errors, show_error
+
+
+class IdeaForm(forms.Form):
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"),
+                            help_text=gettext_lazy("The need or the idea in a line."))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=10_000,
+                                  label=gettext_lazy("Description"),
+                                  help_text=gettext_lazy("What it is for, who needs it, what it should do."))
+    attachments = JSONField(kind=list, label=gettext_lazy("Links (optional)"),
+                            help_text=gettext_lazy('A list of links: [{"name": "Sketch", "url": "https://…"}]'))
 
 
 class CommentForm(forms.Form):
@@ -47,6 +59,24 @@ class RatingForm(forms.Form):
 
 def _viewer(request: HttpRequest) -> Any:
     return request.user if request.user.is_authenticated else None
+
+
+@login_required
+def idea_new(request: HttpRequest) -> HttpResponse:
+    """Post an idea: any verified person; it is published at once as the platform's idea, with them as its author."""
+    form = IdeaForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call = services.idea_post(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as error:
+            form.add_error(None, explain(error))
+        else:
+            messages.success(request, _("Your idea is published. Share it: verified people can now support it."))
+            return redirect("calls:idea", call_id=call.pk)
+    return render(request, "calls/kinds/idea_new.html", {
+        "form": form, "verified": request.user.email_verified,  # type: ignore[union-attr]
+        "per_day": services.IDEAS_PER_DAY, "stages": idea_kind.DEFAULT_STAGES,
+    }, status=400 if form.errors else 200)
 
 
 @pages_for_domain_errors
@@ -177,6 +207,7 @@ def tranche_action(request: HttpRequest, tranche_id: int, action: str) -> HttpRe
 
 
 urlpatterns: list[URLPattern] = [
+    path("ideas/new", idea_new, name="idea-new"),
     path("calls/<int:call_id>/idea/", idea_page, name="idea"),
     path("calls/<int:call_id>/idea/support", idea_support, name="idea-support"),
     path("calls/<int:call_id>/idea/comments", idea_comment, name="idea-comment"),

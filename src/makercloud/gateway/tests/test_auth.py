@@ -49,6 +49,9 @@ DEVICE = Principal("d1")
         ("devices/d1/desired", Action.PUBLISH, False),
         ("devices/d1/actions/invoke", Action.PUBLISH, False),
         ("devices/d1/telemetry", Action.SUBSCRIBE, False),
+        # the platform's access announcements about it: neither forged nor heard
+        ("devices/d1/access", Action.PUBLISH, False),
+        ("devices/d1/access", Action.SUBSCRIBE, False),
         # not another device's, not wildcards, not deeper events, not elsewhere
         ("devices/d2/telemetry", Action.PUBLISH, False),
         ("devices/d2/desired", Action.SUBSCRIBE, False),

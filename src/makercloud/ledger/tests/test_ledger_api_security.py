@@ -140,8 +140,9 @@ def test_an_event_id_of_another_venture_is_taken_without_naming_its_settlement(
         "currency": "CNY"}, content_type=JSON)
     assert response.status_code == 409 and problem_type(response) == "settlement-conflict"
     body = response.json()
-    assert "settlement_id" not in body and str(sale.pk) not in response.content.decode()
-    assert "taken" in body["detail"]
+    assert set(body) == {"type", "title", "status", "detail"}  # no settlement_id, nothing of Bright Home's
+    assert body["detail"] == "The event id shop-42 is already taken; use another."
+    assert Settlement.objects.get(event_id="shop-42").pk == sale.pk
 
 
 # 3. Who sees a public rule's settlements --------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from makercloud.accounts import services
 from makercloud.accounts.models import Intent, OrganisationKind, Role
 from makercloud.accounts.scopes import SCOPES
+from makercloud.core.ratelimits import TooManyRequests
 
 
 class SignUpForm(forms.Form):
@@ -37,6 +39,22 @@ class SignInForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        """Django's check of the password, after the limit on wrong ones (which counts each wrong one)."""
+        email = self.cleaned_data.get("username") or ""
+        client = self.request.META.get("REMOTE_ADDR", "") if self.request is not None else ""
+        if email:
+            try:
+                services.sign_in_check(email=email, client=client)
+            except TooManyRequests as error:
+                raise forms.ValidationError(error.detail, code="rate-limited") from error
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if email and self.cleaned_data.get("password"):
+                services.sign_in_failed(email=email, client=client)
+            raise
 
 
 class ResetPasswordForm(PasswordResetForm):

@@ -1,5 +1,6 @@
 """Every write about people, organisations, memberships, invitations and tokens."""
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ from makercloud.accounts.models import (
 from makercloud.accounts.scopes import ALL_SCOPES
 from makercloud.core.errors import InvalidInput
 from makercloud.core.events import record_event
-from makercloud.core.ratelimits import RateLimit, rate_limits_take
+from makercloud.core.ratelimits import RateLimit, TooManyRequests, rate_limits_check, rate_limits_take
 
 INVITATION_LIFETIME = timedelta(days=14)
 EMAIL_VERIFICATION_SALT = "makercloud.accounts.email-verification"
@@ -54,6 +55,14 @@ HOUR, DAY = 3600, 86400
 SIGN_UPS_PER_CLIENT = RateLimit(
     "sign-ups-per-client", 50, HOUR,
     gettext_lazy("Too many accounts were opened from your network this hour. Try again in %(wait)s."),
+)
+SIGN_IN_FAILURES_PER_ADDRESS = RateLimit(
+    "sign-in-failures-per-address", 10, 15 * 60,
+    gettext_lazy("Too many wrong passwords for this address. Try again in %(wait)s."),
+)
+SIGN_IN_FAILURES_PER_CLIENT = RateLimit(
+    "sign-in-failures-per-client", 100, HOUR,
+    gettext_lazy("Too many wrong passwords from your network. Try again in %(wait)s."),
 )
 VERIFICATION_RESENDS = RateLimit(
     "verification-resends", 5, HOUR,
@@ -180,6 +189,23 @@ def person_resend_verification(*, person: User) -> bool:
     rate_limits_take([(VERIFICATION_RESENDS, str(person.pk))])
     person_send_verification(person=person)
     return True
+
+
+def _sign_in_limits(email: str, client: str) -> list[tuple[RateLimit, str]]:
+    address = User.objects.normalize_email(email).strip().lower()
+    return [(SIGN_IN_FAILURES_PER_ADDRESS, _hash(address)), (SIGN_IN_FAILURES_PER_CLIENT, client)]
+
+
+def sign_in_check(*, email: str, client: str) -> None:
+    """Refuse a sign-in before its password is checked once too many wrong ones were tried for the address or from
+    the network (TooManyRequests): guessing passwords stops there, and so does a right guess."""
+    rate_limits_check(_sign_in_limits(email, client))
+
+
+def sign_in_failed(*, email: str, client: str) -> None:
+    """Count a wrong password (for an address known or not)."""
+    with contextlib.suppress(TooManyRequests):  # already at the limit: sign_in_check refuses the next one
+        rate_limits_take(_sign_in_limits(email, client))
 
 
 def password_reset_count(*, email: str, client: str) -> None:

@@ -73,6 +73,29 @@ def _wait(seconds: int) -> str:
     return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
+def _refusal(limit: RateLimit, retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        detail=str(limit.message) % {"count": limit.count, "wait": _wait(retry_after)},
+        retry_after=retry_after,
+        limit=limit.name,
+    )
+
+
+def rate_limits_check(checks: Iterable[tuple[RateLimit, str]]) -> None:
+    """Refuse (TooManyRequests) if any limit is already spent, without counting anything: for limits that count
+    only what went wrong (wrong passwords), taken with `rate_limits_take` afterwards."""
+    now = timezone.now().timestamp()
+    try:
+        for limit, key in checks:
+            window = int(now // limit.seconds)
+            if int(cache.get(_cache_key(limit, key, window)) or 0) >= limit.count:
+                raise _refusal(limit, max(1, math.ceil((window + 1) * limit.seconds - now)))
+    except TooManyRequests:
+        raise
+    except Exception:  # Redis down: as in rate_limits_take
+        logger.warning("rate limits not applied: the cache is unreachable", exc_info=True)
+
+
 def rate_limits_take(checks: Iterable[tuple[RateLimit, str]]) -> None:
     """Count one request against each (limit, key); refuse it if any limit is spent (TooManyRequests), counting it
     against none of them. A shared cache that cannot be reached lets the request through (and says so in the log)."""
@@ -97,8 +120,4 @@ def rate_limits_take(checks: Iterable[tuple[RateLimit, str]]) -> None:
         with contextlib.suppress(Exception):  # expired meanwhile (or the cache went away): nothing to give back
             cache.decr(cache_key)
     limit, retry_after = refused
-    raise TooManyRequests(
-        detail=str(limit.message) % {"count": limit.count, "wait": _wait(retry_after)},
-        retry_after=retry_after,
-        limit=limit.name,
-    )
+    raise _refusal(limit, retry_after)

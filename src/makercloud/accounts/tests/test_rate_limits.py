@@ -2,11 +2,13 @@
 password-reset links. Past a limit: 429 problem+json with Retry-After on the API, the reason on the page (with the
 form kept), and no e-mail. A new window of the clock lets the next request through."""
 
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import PASSWORD
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -16,16 +18,15 @@ from makercloud.accounts.models import Invitation, Organisation, User
 from makercloud.core.problems import TYPE_BASE
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the clock that limits, invitations and events see forward by the given time."""
-    start = timezone.now()
+    """The clock that limits, invitations and events see: it starts a second into today (UTC), so that no test
+    straddles the edge of a window, runs on in real time and is moved forward by the test."""
+    started = time.monotonic()
+    midnight = timezone.now().replace(hour=0, minute=0, second=1, microsecond=0)
     offset = [timedelta(0)]
-
-    def now() -> datetime:
-        return start + offset[0] + (timezone.datetime.now(tz=start.tzinfo) - start)
-
-    monkeypatch.setattr("django.utils.timezone.now", now)
+    monkeypatch.setattr("django.utils.timezone.now",
+                        lambda: midnight + offset[0] + timedelta(seconds=time.monotonic() - started))
 
     def move(by: timedelta) -> None:
         offset[0] += by
@@ -200,3 +201,25 @@ def test_one_network_opens_at_most_50_accounts_an_hour(db: Any, clock: Callable[
     assert not User.objects.filter(email="bulk50@example.com").exists() and len(mail.outbox) == 50
     clock(timedelta(hours=1))
     assert sign_up(50).status_code == 302
+
+
+# Signing in ------------------------------------------------------------------------------------------------------
+
+
+def test_after_10_wrong_passwords_in_15_minutes_even_the_right_one_is_refused(
+    maker: User, make_person: Callable[..., User], clock: Callable[[timedelta], None],
+) -> None:
+    other = make_person("other@example.com")
+    client = Client()
+
+    def sign_in(email: str, password: str) -> Any:
+        return client.post("/accounts/login/", {"username": email, "password": password})
+
+    for _ in range(10):
+        assert "correct" in sign_in(maker.email, "guess-" + "x" * 8).content.decode()  # Django's "enter a correct …"
+    refused = sign_in(maker.email.upper(), PASSWORD)
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    assert "Too many wrong passwords for this address. Try again in" in refused.content.decode()
+    assert sign_in(other.email, PASSWORD).status_code == 302  # other addresses are not locked
+    clock(timedelta(minutes=15))
+    assert Client().post("/accounts/login/", {"username": maker.email, "password": PASSWORD}).status_code == 302

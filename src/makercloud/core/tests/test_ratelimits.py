@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from makercloud.core.ratelimits import RateLimit, TooManyRequests, rate_limits_take
+from makercloud.core.ratelimits import RateLimit, TooManyRequests, rate_limits_check, rate_limits_take
 
 TWO_A_MINUTE = RateLimit("test-two-a-minute", 2, 60, "At most %(count)s a minute; try again in %(wait)s.")
 THREE_A_DAY = RateLimit("test-three-a-day", 3, 86400, "At most %(count)s a day; try again in %(wait)s.")
@@ -79,3 +79,13 @@ def test_with_redis_the_counts_are_in_redis_for_every_process_to_see(settings: A
     finally:
         for key in other_process.keys(f"{prefix}:*"):
             other_process.delete(key)
+
+
+def test_checking_a_limit_counts_nothing(clock: list[datetime]) -> None:
+    for _ in range(5):
+        rate_limits_check([(TWO_A_MINUTE, "ada")])
+    rate_limits_take([(TWO_A_MINUTE, "ada")])
+    rate_limits_take([(TWO_A_MINUTE, "ada")])
+    with pytest.raises(TooManyRequests) as refused:
+        rate_limits_check([(TWO_A_MINUTE, "ada")])
+    assert refused.value.retry_after == 45 and refused.value.extra["limit"] == "test-two-a-minute"

@@ -131,15 +131,6 @@ class _Batch:
 
 
 
-def _presence_changes(batch: _Batch) -> dict[str, bool]:
-    """The devices of a batch whose online state it changes; asked before the batch's twins are written."""
-    wanted = {device_id: twin.online for device_id, twin in batch.twins.items() if twin.online is not None}
-    if not wanted:
-        return {}
-    current = dict(Device.objects.filter(pk__in=list(wanted)).values_list("pk", "online"))
-    return {device_id: online for device_id, online in wanted.items() if current.get(device_id, online) != online}
-
-
 def _facts_publish(batch: _Batch, *, presence: dict[str, bool], unmatched: set[str]) -> None:
     """Tell the contexts that listen (webhooks, automations) what this batch stored, in its transaction."""
     if not signals.device_facts.has_listeners():
@@ -200,6 +191,7 @@ class Gateway:
         self._batches_since_prune = 0
         self._pending: dict[int, bytes] = {}  # packet id -> digest, validated but not yet committed
         self._access_lock = threading.Lock()
+        self._online_until: dict[str, float] = {}  # device -> until when its stored online=True is trusted (writer)
         self._access_changed: set[str] = set()  # devices announced on devices/{id}/access, not yet looked up again
 
     # MQTT ------------------------------------------------------------------------------------------------------
@@ -423,6 +415,8 @@ class Gateway:
                 connection.close()
                 time.sleep(1)
         self._remember(prepared.keys)
+        if signals.device_facts.has_listeners():
+            self._presence_stored(prepared.batch)
         if self._client is not None:
             for message in prepared.messages:
                 if message.qos:
@@ -460,7 +454,7 @@ class Gateway:
         self, batch: _Batch, rejections: dict[tuple[str, int, str], list[Any]], tally: Counter[str]
     ) -> tuple[dict[tuple[str, int, str], list[Any]], Counter[str]]:
         """Write a batch's rows; returns its rejections and tally with the replies that found no invocation."""
-        presence = _presence_changes(batch) if signals.device_facts.has_listeners() else {}
+        presence = self._presence_changes(batch) if signals.device_facts.has_listeners() else {}
         ingest.telemetry_write(rows=batch.telemetry)
         ingest.twins_update(updates=list(batch.twins.values()))
         if batch.events:
@@ -490,7 +484,7 @@ class Gateway:
                 continue
             try:
                 with transaction.atomic():
-                    presence = _presence_changes(outcome) if signals.device_facts.has_listeners() else {}
+                    presence = self._presence_changes(outcome) if signals.device_facts.has_listeners() else {}
                     ingest.telemetry_write(rows=outcome.telemetry)
                     ingest.twins_update(updates=list(outcome.twins.values()))
                     ingest.events_write(rows=outcome.events)
@@ -519,6 +513,32 @@ class Gateway:
         )
         rejections_record(counts=counted.rejections)
         return counted.rejections, counted.tally, telemetry
+
+    def _presence_changes(self, batch: _Batch) -> dict[str, bool]:
+        """The devices of a batch whose online state it changes; asked before the batch's twins are written.
+
+        Devices this gateway has itself just stored as online are not asked about again (most of every batch):
+        only the others cost a look-up."""
+        wanted = {device_id: twin.online for device_id, twin in batch.twins.items() if twin.online is not None}
+        now = time.monotonic()
+        unsure = [d for d, online in wanted.items() if not (online and self._online_until.get(d, 0.0) > now)]
+        if not unsure:
+            return {}
+        current = dict(Device.objects.filter(pk__in=unsure).values_list("pk", "online"))
+        return {d: wanted[d] for d in unsure if current.get(d, wanted[d]) != wanted[d]}
+
+    def _presence_stored(self, batch: _Batch) -> None:
+        """After commit: the devices this batch stored as online are known to be, for a while (not past the time
+        another gateway's sweep could mark them offline); those it stored as offline are not."""
+        trust = time.monotonic() + min(DEVICE_TTL, self.options.offline_after / 2)
+        for device_id, twin in batch.twins.items():
+            if twin.online:
+                self._online_until[device_id] = trust
+            elif twin.online is False:
+                self._online_until.pop(device_id, None)
+        if len(self._online_until) > 200_000:
+            now = time.monotonic()
+            self._online_until = {k: v for k, v in self._online_until.items() if v > now}
 
     def _organisation(self, device_id: str) -> int:
         device = self._devices[device_id][0]
@@ -677,6 +697,8 @@ class Gateway:
                 if signals.device_facts.has_listeners():
                     gone = list(silent.select_for_update().values_list("pk", flat=True))
                     Device.objects.filter(pk__in=gone).update(online=False)
+                    for device_id in gone:
+                        self._online_until.pop(device_id, None)
                     signals.facts_publish(signals.DeviceFacts(presence=dict.fromkeys(gone, False)))
                 else:
                     silent.update(online=False)

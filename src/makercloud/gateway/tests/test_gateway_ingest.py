@@ -9,6 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from makercloud.devices import signals
 from makercloud.devices.models import Device, DeviceEvent, Invocation, TelemetryPoint
 from makercloud.gateway.models import Rejection
 from makercloud.gateway.selectors import rejections_for
@@ -198,3 +199,33 @@ def test_gateways_with_shared_subscriptions_split_the_stream(fleet: Fleet, start
     time.sleep(0.3)
     assert sorted(TelemetryPoint.objects.filter(device=device).values_list("number", flat=True)) == list(range(400))
     assert first.counters["accepted"] > 0 and second.counters["accepted"] > 0
+
+
+def test_presence_facts_are_told_once_per_change(fleet: Fleet, amqtt_broker: Any, run_gateway: Any) -> None:
+    """What webhooks and automations hear (device.online/offline): a change, once — not every batch a device is in,
+    although the gateway no longer asks the database about devices it has itself just stored as online."""
+    told: list[dict[str, bool]] = []
+
+    def hear(sender: Any, *, facts: signals.DeviceFacts, **kwargs: Any) -> None:
+        if facts.presence:
+            told.append(dict(facts.presence))
+
+    signals.device_facts.connect(hear, dispatch_uid="test.presence")
+    try:
+        device, _ = fleet.device()
+        gateway = run_gateway(amqtt_broker.url, presence="broker")
+        thermostat = device_client(amqtt_broker, fleet, device)
+        for n in range(5):  # five batches
+            publish_all(thermostat, [(f"devices/{device.id}/telemetry", dumps({"values": {"n": n}}))])
+            _processed(gateway, n + 1)
+        thermostat.disconnect()
+        thermostat.loop_stop()
+        assert wait_for(lambda: not Device.objects.get(id=device.id).online, timeout=5)
+        again = device_client(amqtt_broker, fleet, device)
+        publish_all(again, [(f"devices/{device.id}/telemetry", dumps({"values": {"n": 9}}))])
+        _processed(gateway, 6)
+        again.loop_stop()
+        assert wait_for(lambda: len(told) >= 3, timeout=5)
+        assert told == [{device.id: True}, {device.id: False}, {device.id: True}]
+    finally:
+        signals.device_facts.disconnect(dispatch_uid="test.presence")

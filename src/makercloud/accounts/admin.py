@@ -19,22 +19,33 @@ from makercloud.accounts import services
 from makercloud.accounts.models import Invitation, Membership, Organisation, PersonalAccessToken, User
 
 
+def _unused_email(email: str, person: User | None) -> str:
+    """The address in lower case, if no one else has it in any letter case."""
+    email = User.objects.normalize_email(email).strip().lower()
+    others = User.objects.filter(email__iexact=email)
+    if person is not None and person.pk:
+        others = others.exclude(pk=person.pk)
+    if others.exists():
+        raise ValidationError(_("%(email)s already has an account.") % {"email": email})
+    return email
+
+
 class PersonCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "name", "intent")
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"]).strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError(_("%(email)s already has an account.") % {"email": email})
-        return email
+        return _unused_email(self.cleaned_data["email"], None)
 
 
 class PersonChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_email(self) -> str:
+        return _unused_email(self.cleaned_data["email"], self.instance)
 
 
 class MembershipsThroughServices:

@@ -153,9 +153,12 @@ def person_add(*, actor: User, person: User) -> User:
 @transaction.atomic
 def person_change(*, actor: User, person: User, fields: Iterable[str]) -> User:
     """Save what an operator changed about a person in the admin, and record which fields (never their values:
-    one of them may be a password)."""
-    person.save()
+    one of them may be a password). A new e-mail address is not confirmed yet."""
     changed = sorted(set(fields))
+    if "email" in changed:
+        person.email = User.objects.normalize_email(person.email).strip().lower()
+        person.email_verified_at = None
+    person.save()
     if changed:
         record_event(
             actor=actor, subject=person, kind="person.changed", data={"person": person.name, "fields": changed}

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conftest import PASSWORD
+from django.core import signing
 from django.test import Client
 
 from makercloud.accounts import services
@@ -147,3 +148,20 @@ def test_operators_withdraw_invitations_and_revoke_tokens_but_delete_neither(
     assert response.status_code == 302
     assert Event.objects.get(kind="token.revoked", subject_id=str(token.pk)).actor == operator
     assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+
+def test_a_new_address_set_in_the_admin_is_unconfirmed_and_must_be_free_in_any_letter_case(
+    operator: User, maker: User, make_person: Callable[..., User], client_for: Callable[[User], Client],
+) -> None:
+    taken = make_person("taken@example.com")
+    services.person_verify_email(token=signing.dumps({"id": maker.pk, "email": maker.email},
+                                                     salt=services.EMAIL_VERIFICATION_SALT))
+    client = client_for(operator)
+    form = {"name": "Li Wei", "intent": "maker", "is_active": "on", **inline("memberships", [])}
+    refused = client.post(f"/admin/accounts/user/{maker.pk}/change/", {**form, "email": taken.email.upper()})
+    assert refused.status_code == 200 and "already has an account" in refused.content.decode()
+    response = client.post(f"/admin/accounts/user/{maker.pk}/change/", {**form, "email": "Li.Wei@Example.com"})
+    assert response.status_code == 302
+    maker.refresh_from_db()
+    assert maker.email == "li.wei@example.com" and not maker.email_verified
+    assert Event.objects.get(kind="person.changed", subject_id=str(maker.pk)).data["fields"] == ["email"]

@@ -43,7 +43,7 @@ class Platform:
         return time.monotonic() - started
 
 
-def _wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -83,11 +83,12 @@ def _own_database(env: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def running_platform(data_dir: Path, *, demo: bool = False, embedded_only: bool = False) -> Iterator[Platform]:
-    """`makercloud up` on free ports. The environment's DATABASE_URL, MAKERCLOUD_MQTT_URL and MAKERCLOUD_JOBS_URL
-    are passed through (so CI's PostgreSQL/Mosquitto/Redis run covers them) unless `embedded_only`."""
+    """`makercloud up` on free ports. The environment's DATABASE_URL, MAKERCLOUD_MQTT_URL, MAKERCLOUD_JOBS_URL and
+    MAKERCLOUD_CACHE_URL are passed through (so CI's PostgreSQL/Mosquitto/Redis run covers them) unless
+    `embedded_only`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     if embedded_only:
-        for name in ("DATABASE_URL", "MAKERCLOUD_MQTT_URL", "MAKERCLOUD_JOBS_URL"):
+        for name in ("DATABASE_URL", "MAKERCLOUD_MQTT_URL", "MAKERCLOUD_JOBS_URL", "MAKERCLOUD_CACHE_URL"):
             env.pop(name, None)
     port = free_port()
     env["MAKERCLOUD_DATA_DIR"] = str(data_dir)

@@ -54,7 +54,7 @@ FORBIDDEN_TITLES = (
     gettext_noop("Only the contract's parties may do this"),
     gettext_noop("Only the account's owner may withdraw from it"),
     gettext_noop("You may not do this for this call"),
-    gettext_noop("Only the members of the app's venture may do this"),
+    gettext_noop("Only the owners and admins of the app's venture may do this"),
     gettext_noop("Only the call's owners and administrators may do this"),
     gettext_noop("Only the device's owner and its venture's members may control it"),
     gettext_noop("Only the device's owner or its venture's managers may do this"),

@@ -17,7 +17,7 @@ class GrantNotFound(NotFound):
 
 class NotAppMaker(PermissionDenied):
     type = "not-app-maker"
-    title = "Only the members of the app's venture may do this"
+    title = "Only the owners and admins of the app's venture may do this"
 
 
 class InvalidApp(InvalidInput):

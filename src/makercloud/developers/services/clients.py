@@ -30,7 +30,7 @@ from oauth2_provider.models import Grant as AuthorizationCode
 
 from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.errors import NotOperator
-from makercloud.accounts.models import Membership, Organisation, User
+from makercloud.accounts.models import MANAGING_ROLES, Membership, Organisation, User
 from makercloud.core.events import record_event
 from makercloud.developers.errors import (
     AppNotAuthorisable,
@@ -54,8 +54,13 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 # Checks ---------------------------------------------------------------------------------------------------------
 
 
-def _ensure_maker(*, actor: User, venture: Organisation) -> None:
-    if not accounts_selectors.is_member(person=actor, organisation=venture):
+def is_app_manager(*, person: User, venture: Organisation) -> bool:
+    """Apps, their secrets and webhook endpoints are changed by the venture's owners and admins (members read them)."""
+    return accounts_selectors.role_in(person=person, organisation=venture) in MANAGING_ROLES
+
+
+def ensure_app_manager(*, actor: User, venture: Organisation) -> None:
+    if not is_app_manager(person=actor, venture=venture):
         raise NotAppMaker()
 
 
@@ -132,7 +137,7 @@ def app_register(
     """A new app in the sandbox, and its client secret (confidential apps; shown this once, stored hashed).
 
     `client_id` fixes the client id (the demo world's app); otherwise one is generated."""
-    _ensure_maker(actor=actor, venture=venture)
+    ensure_app_manager(actor=actor, venture=venture)
     if client_type not in ClientType.values:
         raise InvalidApp(detail=_("The client type is confidential or public."))
     uris = check_redirect_uris(redirect_uris)
@@ -168,9 +173,10 @@ def app_update(
     *, actor: User, app: App, name: str | None = None, description: str | None = None,
     redirect_uris: Iterable[str] | None = None, scopes: Iterable[str] | None = None, icon: bytes | None = None,
 ) -> App:
-    """Change an app. An approved (or reviewed) app may drop scopes but not add any: new scopes need a new review,
-    so they can be added only while it is in the sandbox or rejected. Grants lose the scopes the app dropped."""
-    _ensure_maker(actor=actor, venture=app.venture)
+    """Change an app. A submitted or approved app may drop scopes and redirect URIs but not add any: what a user's
+    consent and the operators' review relied on (where codes go, what tokens may do) changes only through a new
+    review, so they can be added only while the app is in the sandbox or rejected. Grants lose the dropped scopes."""
+    ensure_app_manager(actor=actor, venture=app.venture)
     app = _app_for_update(app)
     changed: dict[str, Any] = {}
     if name is not None and name != app.name:
@@ -179,6 +185,12 @@ def app_update(
         app.description = changed["description"] = description
     if redirect_uris is not None:
         uris = check_redirect_uris(redirect_uris)
+        added = set(uris) - set(app.redirect_uris)
+        if added and app.status not in {AppStatus.SANDBOX, AppStatus.REJECTED}:
+            raise AppNotReviewable(
+                detail=_("An app that was submitted or approved cannot add redirect URIs (%(uris)s).")
+                % {"uris": ", ".join(sorted(added))}
+            )
         if uris != app.redirect_uris:
             app.redirect_uris = changed["redirect_uris"] = uris
             app.application.redirect_uris = " ".join(uris)
@@ -212,7 +224,7 @@ def app_update(
 @transaction.atomic
 def app_rotate_secret(*, actor: User, app: App) -> str:
     """A new client secret for a confidential app, shown this once; the old one stops working at once."""
-    _ensure_maker(actor=actor, venture=app.venture)
+    ensure_app_manager(actor=actor, venture=app.venture)
     app = _app_for_update(app)
     if app.client_type != ClientType.CONFIDENTIAL:
         raise AppNotReviewable(detail=_("A public client has no secret; it proves itself with PKCE."))
@@ -226,7 +238,7 @@ def app_rotate_secret(*, actor: User, app: App) -> str:
 @transaction.atomic
 def app_submit(*, actor: User, app: App) -> App:
     """Ask the operators to review the app (from the sandbox, or again after a rejection)."""
-    _ensure_maker(actor=actor, venture=app.venture)
+    ensure_app_manager(actor=actor, venture=app.venture)
     app = _app_for_update(app)
     if app.status not in {AppStatus.SANDBOX, AppStatus.REJECTED}:
         raise AppNotReviewable(detail=_("The app is %(status)s; only a sandbox or rejected app can be submitted.")

@@ -39,10 +39,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from standardwebhooks import Webhook
 
-from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import User
 from makercloud.core.events import record_event
-from makercloud.developers.errors import InvalidWebhookEndpoint, NotAppMaker, NotReplayable
+from makercloud.developers.errors import InvalidWebhookEndpoint, NotReplayable
 from makercloud.developers.models import (
     EVENT_TYPES,
     App,
@@ -51,7 +50,7 @@ from makercloud.developers.models import (
     DeliveryState,
     WebhookEndpoint,
 )
-from makercloud.developers.services import webhook_targets
+from makercloud.developers.services import clients, webhook_targets
 from makercloud.devices.signals import DeviceFacts
 
 logger = logging.getLogger(__name__)
@@ -116,9 +115,9 @@ def signature(*, secrets_: Iterable[str], message_id: str, at: datetime, body: s
 
 
 def _ensure_maker(*, actor: User, app: App) -> None:
-    """Endpoints and deliveries are changed by the app's venture members only (operators read them)."""
-    if not accounts_selectors.is_member(person=actor, organisation=app.venture):
-        raise NotAppMaker()
+    """Endpoints and deliveries are changed by the app venture's owners and admins only (members and operators read
+    them)."""
+    clients.ensure_app_manager(actor=actor, venture=app.venture)
 
 
 def _invalid(field: str, detail: str) -> InvalidWebhookEndpoint:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from makercloud.accounts.models import User
+from makercloud.accounts.models import Membership, Role, User
 from makercloud.core.models import Event
 from makercloud.developers.models import App, AppStatus
 from makercloud.developers.tests.test_oauth_support import REDIRECT_URI, World, register, world  # noqa: F401
@@ -173,3 +173,43 @@ def test_a_malformed_icon_is_a_readable_problem(world: World, client_for: Callab
         response = maker.post(f"/api/v1/ventures/{world.venture.pk}/apps", _body(icon=icon),
                               content_type="application/json")
         assert response.status_code == 422 and response.json()["type"].endswith("/invalid-app"), icon
+
+
+def test_a_plain_member_reads_the_ventures_apps_but_only_owners_and_admins_change_them(
+    world: World, make_person: Callable[..., User], client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    app, _ = register(world, approve=True)
+    person = make_person(name="Chen Member")
+    Membership.objects.create(person=person, organisation=world.venture.organisation, role=Role.MEMBER)
+    member = client_for(person)
+    assert member.get(f"/api/v1/apps/{app.pk}").status_code == 200
+    for refused in (
+        member.patch(f"/api/v1/apps/{app.pk}", {"redirect_uris": ["https://evil.example/cb"]},
+                     content_type="application/json"),
+        member.post(f"/api/v1/apps/{app.pk}/webhooks", {"url": "https://hooks.example/in",
+                                                        "event_types": ["device.event"]},
+                    content_type="application/json"),
+        member.post(f"/api/v1/ventures/{world.venture.pk}/apps", _body(), content_type="application/json"),
+    ):
+        assert refused.status_code == 403, refused.content
+        assert refused.json()["type"].endswith("/not-app-maker")
+    app.refresh_from_db()
+    assert app.redirect_uris == [REDIRECT_URI] and not app.webhook_endpoints.exists()
+
+
+def test_an_approved_app_may_drop_redirect_uris_but_adding_one_needs_a_new_review(
+    world: World, client_for: Callable[[User], Client]  # noqa: F811
+) -> None:
+    """Codes go to the redirect URIs; users consented and operators approved with the ones the app had."""
+    app, _ = register(world, approve=True)
+    maker = client_for(world.maker)
+    added = maker.patch(f"/api/v1/apps/{app.pk}", {"redirect_uris": [REDIRECT_URI, "https://evil.example/cb"]},
+                        content_type="application/json")
+    assert added.status_code == 409 and "https://evil.example/cb" in added.json()["detail"]
+    app.refresh_from_db()
+    assert app.redirect_uris == [REDIRECT_URI] and app.application.redirect_uris == REDIRECT_URI
+
+    sandboxed, _ = register(world, approve=False)
+    moved = maker.patch(f"/api/v1/apps/{sandboxed.pk}", {"redirect_uris": ["https://new.example/cb"]},
+                        content_type="application/json")
+    assert moved.status_code == 200 and moved.json()["redirect_uris"] == ["https://new.example/cb"]

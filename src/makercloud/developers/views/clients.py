@@ -165,8 +165,9 @@ class ConsentView(AuthorizationView):
 
 
 def _ventures_of(person: User) -> list[tuple[int, str]]:
+    """The ventures for which this person may register apps."""
     return [(o.pk, o.name) for o in accounts_selectors.organisations_of(person=person)
-            if o.kind == OrganisationKind.VENTURE]
+            if o.kind == OrganisationKind.VENTURE and services.is_app_manager(person=person, venture=o)]
 
 
 @login_required
@@ -201,7 +202,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
     person: User = request.user  # type: ignore[assignment]
     app = selectors.app_get_for_maker(actor=person, app_id=app_id)
-    is_maker = accounts_selectors.is_member(person=person, organisation=app.venture)
+    is_maker = services.is_app_manager(person=person, venture=app.venture)
     initial = {"name": app.name, "description": app.description, "redirect_uris": "\n".join(app.redirect_uris),
                "scopes": app.scopes}
     action = request.POST.get("action", "save") if request.method == "POST" else ""

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.models import User
 from makercloud.core.errors import DomainError
 from makercloud.core.views import explain, pages_for_domain_errors, show_error
@@ -25,6 +24,7 @@ from makercloud.developers.errors import NotAppMaker
 from makercloud.developers.models import EVENT_TYPES, App, DeliveryState
 from makercloud.developers.selectors import webhooks as selectors
 from makercloud.developers.selectors.clients import app_get_for_maker
+from makercloud.developers.services import clients as clients_services
 from makercloud.developers.services import webhooks as services
 
 PAGE = 50
@@ -50,7 +50,7 @@ class DeliveryFilterForm(forms.Form):
 
 
 def _is_maker(person: Any, app: App) -> bool:
-    return accounts_selectors.is_member(person=person, organisation=app.venture)
+    return clients_services.is_app_manager(person=person, venture=app.venture)
 
 
 @login_required

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.core import signing
 from django.db import transaction
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from makercloud.automations import demo as automations_demo
+from makercloud.calls.models.engine import Call, CallKind, CallState
+from makercloud.calls.models.kinds import Support
+from makercloud.calls.services import kinds as kinds_services
 from makercloud.contracts import demo as contracts_demo
 from makercloud.developers import demo as developers_demo
 from makercloud.devices import services as device_services
@@ -110,6 +114,9 @@ def seed(*, say: Callable[[str], None] = print) -> None:
         person = User.objects.filter(email=_email(handle)).first() or accounts_services.person_sign_up(
             email=_email(handle), name=name, password=DEMO_PASSWORD, intent=intent, send_verification=False
         )
+        if not person.email_verified:  # as if each had opened the link in their confirmation e-mail
+            person = accounts_services.person_verify_email(token=signing.dumps(
+                {"id": person.pk, "email": person.email}, salt=accounts_services.EMAIL_VERIFICATION_SALT))
         people[handle] = person
     operator = people["operator"]
     if not operator.is_staff:
@@ -147,6 +154,26 @@ def seed(*, say: Callable[[str], None] = print) -> None:
     )
     ledger_demo.seed(people=people, say=say)
     contracts_demo.seed(people=people, say=say)
+    _seed_ideas(people)
+
+
+USER_IDEA = "A fridge that tells me what to cook first"
+
+
+def _seed_ideas(people: dict[str, User]) -> None:
+    """An idea a user posted (María García), and a few supports on it and on Laundry Lab's night-mode idea."""
+    if not Call.objects.filter(title=USER_IDEA).exists():
+        kinds_services.idea_post(actor=people["maria.garcia"], title=USER_IDEA, description=(
+            "Food goes off at the back of my fridge. I'd like it to know what's inside and suggest tonight's "
+            "dinner from what expires first."))
+    for title, supporters in ((contracts_demo.IDEA, ["zhao.lei", "maria.garcia", "hannah.berg", "wang.fang"]),
+                              (USER_IDEA, ["zhao.lei", "chen.jing", "amara.okafor"])):
+        call = Call.objects.filter(title=title, kind=CallKind.IDEA, state=CallState.OPEN).first()
+        if call is None:
+            continue
+        for handle in supporters:
+            if not Support.objects.filter(call=call, person=people[handle]).exists():
+                kinds_services.support_add(actor=people[handle], call=call)
 
 
 def _add_members(organisation: Organisation, people: list[User]) -> None:

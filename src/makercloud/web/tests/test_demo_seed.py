@@ -36,3 +36,23 @@ def test_demo_appliances_live_in_users_homes_and_their_fleet_can_connect(db):
     # Secrets are rotated at each start: the previous one no longer opens the broker.
     demo.fleets()
     assert auth.authenticate(client_id=device_id, username=device_id, password=secret) is None
+
+
+def test_demo_people_are_verified_and_support_ideas_one_of_them_posted(db):
+    from makercloud.calls.models import Call, Support
+    from makercloud.contracts import demo as contracts_demo
+
+    demo.seed(say=lambda line: None)
+    demo.seed(say=lambda line: None)
+    assert not User.objects.filter(email__endswith=f"@{demo.DEMO_DOMAIN}", email_verified_at=None).exists()
+    night_mode = Call.objects.get(title=contracts_demo.IDEA)
+    assert Support.objects.filter(call=night_mode).count() == 4
+    posted = Call.objects.get(title=demo.USER_IDEA)
+    assert posted.kind == "idea" and posted.state == "open" and posted.owner.kind == "platform"
+    assert posted.created_by.email == "maria.garcia@demo.makercloud.local"
+    assert Support.objects.filter(call=posted).count() == 3
+    # every demo person can support: one who has not yet, does
+    from makercloud.calls.services import kinds as kind_services
+
+    progress = kind_services.support_add(actor=User.objects.get(email="li.wei@demo.makercloud.local"), call=posted)
+    assert progress.supports == 4

@@ -154,6 +154,12 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=200_000)
@@ -280,11 +286,13 @@ def main() -> None:
             return gateway, time.time()
 
         gateway, connected = start_gateway()
+        cpu_before = _cpu_seconds(gateway.pid)
         if args.backlog:
             gateway.terminate()
             gateway.wait()
             sent = run_publishers()
             gateway, connected = start_gateway()
+            cpu_before = _cpu_seconds(gateway.pid)
         else:
             time.sleep(0.5)
             sent = run_publishers()
@@ -292,11 +300,14 @@ def main() -> None:
         while (stored := TelemetryPoint.objects.count()) < target:
             time.sleep(0.1)
         done = time.time()
+        cpu = _cpu_seconds(gateway.pid) - cpu_before
         gateway_rate = total / (done - (connected if args.backlog else sent["published_at"]))
         publish_rate = total / (sent["done_at"] - sent["published_at"])
         print(f"gateway -> PostgreSQL: {gateway_rate:8.0f} msg/s ({stored} rows, {gateway_rate * 3:.0f} rows/s)"
               f"   (publishers reached {publish_rate:.0f} msg/s)")
         print(f"ratio gateway / bare: {gateway_rate / bare_rate:.2f}; load average after: {_load()}")
+        print(f"gateway process CPU: {cpu:.1f} s for {total} messages = {total / cpu:.0f} msg per CPU-second "
+              "(user + system, from its connection to the last commit; what one gateway could take on a free CPU)")
         gateway.terminate()
         gateway.wait(timeout=10)
         print("gateway's last counters:", (directory / "gateway.log").read_text().strip().splitlines()[-2][-300:])

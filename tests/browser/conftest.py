@@ -33,9 +33,20 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, platform: str) -> Iterator[Any]:
+def csp_violations() -> list[str]:
+    """What Chromium reported on the console when the Content-Security-Policy blocked something on `page`."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, platform: str, csp_violations: list[str]) -> Iterator[Any]:
+    """A fresh browser page. Every browser test also fails if the policy blocked something on its page (a test
+    that provokes a violation on purpose clears `csp_violations` after checking them)."""
     context = browser.new_context(base_url=platform, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.on("console", lambda message: csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert csp_violations == [], f"the Content-Security-Policy blocked something: {csp_violations}"

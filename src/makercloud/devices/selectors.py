@@ -115,8 +115,10 @@ def device_twin_get(*, viewer: User, device_id: str) -> Device:
 
 
 def can_control(*, person: User, device: Device) -> bool:
-    if device.owner_id is not None and device.owner_id == person.pk:
-        return True
+    """A claimed device obeys its owner only: the venture that makes it sees it (support) but does not command a
+    customer's appliance. Until it is claimed, the venture's members control it (test rigs, virtual devices)."""
+    if device.owner_id is not None:
+        return device.owner_id == person.pk
     return accounts_selectors.is_member(person=person, organisation=device.organisation)
 
 

@@ -61,6 +61,27 @@ def test_a_venture_member_controls_it(
     assert response.status_code == 200 and response.json()["desired"] == {"brightness": 5}
 
 
+def test_once_a_customer_claims_it_the_venture_sees_it_but_only_the_customer_controls_it(
+    maker: User, make_person: Callable[..., User], client_for: Callable[[User], Client],
+    provisioned: tuple[Device, str, str],
+) -> None:
+    device, _secret, code = provisioned
+    customer = make_person(intent="user")
+    assert client_for(customer).post("/api/v1/devices/claim", {"code": code},
+                                     content_type="application/json").status_code == 200
+    venture = client_for(maker)
+    assert venture.get(f"/api/v1/devices/{device.pk}").status_code == 200  # support still sees the twin
+    desired = venture.patch(f"/api/v1/devices/{device.pk}/desired", {"state": {"brightness": 5}},
+                            content_type="application/json")
+    invoke = venture.post(f"/api/v1/devices/{device.pk}/actions/reboot", {}, content_type="application/json")
+    assert desired.status_code == invoke.status_code == 403
+    assert desired.json()["type"].endswith("/not-device-controller")
+    device.refresh_from_db()
+    assert device.desired == {} and not Invocation.objects.filter(device=device).exists()
+    assert client_for(customer).patch(f"/api/v1/devices/{device.pk}/desired", {"state": {"brightness": 5}},
+                                      content_type="application/json").status_code == 200
+
+
 def test_the_owner_sees_and_controls_it_until_unbinding(
     make_person: Callable[..., User], client_for: Callable[[User], Client], provisioned: tuple[Device, str, str]
 ) -> None:

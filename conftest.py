@@ -1,15 +1,17 @@
 """Fixtures shared by every test: people, organisations and clients that act as them."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import connection
 from django.test import Client
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import User
+from makercloud.core.append_only import EVENT_LOG, lifted
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -26,6 +28,17 @@ def _empty_cache() -> None:
             client.delete(*keys)
     else:
         default.clear()
+
+
+@pytest.fixture
+def committed_db(transactional_db: None) -> Iterator[None]:
+    """A database whose writes commit, for tests where other threads or processes read them. The test run's flush
+    DELETEs on SQLite, which the event log's guard refuses: it is emptied with the guard lifted (PostgreSQL's flush
+    TRUNCATEs)."""
+    yield
+    if connection.vendor == "sqlite":
+        with lifted(EVENT_LOG), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM core_event")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from makercloud.automations import matching
 from makercloud.devices import services as device_services
 from makercloud.devices import signals
 from makercloud.devices.models import Device
-from makercloud.devices.tests.conftest import LAMP, broker, committed_db, listen  # noqa: F401 — fixtures
+from makercloud.devices.tests.conftest import LAMP, broker, listen  # noqa: F401 — fixtures
 from makercloud.gateway.tests.conftest import THERMOSTAT, run_gateway, start_mosquitto  # noqa: F401 — fixtures
 from makercloud.ventures import services as ventures_services
 

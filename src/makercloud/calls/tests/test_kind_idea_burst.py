@@ -2,9 +2,7 @@
 counted twice, a person's second try at the same moment is refused, and the stages advance exactly once each.
 bench/idea_supports.py does the same with 10,000 supports on PostgreSQL."""
 
-import importlib
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,15 +20,6 @@ from makercloud.core.models import Event
 PEOPLE, THREADS = 24, 8
 TWICE = THREADS  # one second try per thread
 
-
-@pytest.fixture
-def committed_db(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "sqlite":  # the event log refuses DELETE; lift its guard to empty it
-        guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
-        with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, "DELETE FROM core_event", *guard.SQLITE]:
-                cursor.execute(statement)
 
 
 @pytest.mark.usefixtures("committed_db")

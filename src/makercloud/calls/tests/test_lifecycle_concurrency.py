@@ -3,10 +3,8 @@ evaluated and announced exactly once, never before its deadline. Real threads, c
 clock."""
 
 
-import importlib
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,16 +15,6 @@ from makercloud.calls.models import Call, CallState
 from makercloud.calls.services import engine as services
 from makercloud.calls.tests.engine_fixtures import engine_only  # noqa: F401
 from makercloud.core.models import Event
-
-
-@pytest.fixture
-def committed_db(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "sqlite":  # the event log refuses DELETE; lift its guard to empty it
-        guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
-        with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, "DELETE FROM core_event", *guard.SQLITE]:
-                cursor.execute(statement)
 
 
 @pytest.mark.usefixtures("committed_db", "engine_only")

@@ -3,14 +3,13 @@ one `contract.signed` event, one notification each — and an amendment racing t
 (and the stale signature is refused) or after (and needs every signature again); never a signed version that a
 party did not sign."""
 
-import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from makercloud.accounts import services as accounts_services
 from makercloud.accounts.models import User
@@ -20,16 +19,6 @@ from makercloud.contracts.models import Contract, ContractState, Signature
 from makercloud.core.errors import DomainError
 from makercloud.core.models import Event
 from makercloud.notifications.models import Notification
-
-
-@pytest.fixture
-def committed_db(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "sqlite":  # the event log refuses DELETE; lift its guard to empty it
-        guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
-        with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, "DELETE FROM core_event", *guard.SQLITE]:
-                cursor.execute(statement)
 
 
 def together(*actions: Callable[[], Any]) -> list[Any]:

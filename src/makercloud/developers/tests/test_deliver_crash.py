@@ -18,7 +18,6 @@ from makercloud.developers.tests.webhook_fixtures import *  # noqa: F403
 from makercloud.developers.tests.webhook_fixtures import Receiver
 from makercloud.devices import signals
 from makercloud.devices.models import Device
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401
 
 DISPATCH = "import django; django.setup(); from makercloud.developers.services.webhooks import deliveries_dispatch; " \
            "deliveries_dispatch()"

@@ -16,7 +16,6 @@ from makercloud.developers.tests.webhook_fixtures import *  # noqa: F403
 from makercloud.developers.tests.webhook_fixtures import Receiver
 from makercloud.devices import services as devices_services
 from makercloud.devices.models import DeviceModel
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401
 from makercloud.gateway.tests.conftest import client, dumps, publish_all, wait_for
 from makercloud.gateway.tests.conftest import run_gateway as run_gateway  # a fixture
 from makercloud.gateway.tests.conftest import start_mosquitto as start_mosquitto  # a fixture

@@ -13,12 +13,11 @@ from makercloud.developers.models import Grant
 from makercloud.developers.services import clients as services
 from makercloud.developers.tests.test_oauth_support import build_world, register, token_for
 from makercloud.devices.models import TelemetryPoint
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401  # the stream reads on other threads
 from makercloud.devices.tests.test_device_stream import next_event
 
 
 def test_the_stream_of_an_app_ends_when_the_user_revokes_the_grant(
-    committed_db: None, make_person: Callable[..., User], client_for: Callable[[User], Client]  # noqa: F811
+    committed_db: None, make_person: Callable[..., User], client_for: Callable[[User], Client]
 ) -> None:
     world = build_world(make_person)
     app, _ = register(world)

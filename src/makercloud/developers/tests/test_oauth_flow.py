@@ -23,13 +23,12 @@ from makercloud.developers.tests.test_oauth_support import (
     consent,
     register,
 )
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401  # the live server's thread sees the rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def live_world(committed_db: None, make_person: Callable[..., User]) -> World:  # noqa: F811
+def live_world(committed_db: None, make_person: Callable[..., User]) -> World:
     return build_world(make_person)
 
 

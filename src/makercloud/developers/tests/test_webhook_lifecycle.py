@@ -20,7 +20,6 @@ from makercloud.developers.tests.webhook_fixtures import Receiver
 from makercloud.devices import services as devices_services
 from makercloud.devices import signals
 from makercloud.devices.models import Device, DeviceModel
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401
 from makercloud.ventures.models import Venture
 
 

@@ -1,6 +1,5 @@
 """Fixtures of the device tests: a venture with a published lamp model, devices of it, and a real MQTT broker."""
 
-import importlib
 import json
 import socket
 import threading
@@ -12,7 +11,6 @@ from typing import Any
 import paho.mqtt.client as paho
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from makercloud.accounts.models import User
@@ -59,19 +57,6 @@ def broker_reachable() -> bool:
     except OSError:
         return False
 
-
-@pytest.fixture
-def committed_db(transactional_db: None) -> Iterator[None]:
-    """A database whose writes commit, for tests where other threads (the gateway) read them.
-
-    The event log refuses DELETE (on SQLite even the test run's flush), so it is emptied with its guard lifted.
-    """
-    yield
-    if connection.vendor == "sqlite":
-        guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
-        with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, "DELETE FROM core_event", *guard.SQLITE]:
-                cursor.execute(statement)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from makercloud.accounts.models import User
 from makercloud.core import mqtt
 from makercloud.devices import services
 from makercloud.devices.models import Device, DeviceModel, TelemetryPoint
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401 - the fixture, for its event-log cleanup
 from makercloud.gateway.models import Rejection
 from makercloud.gateway.tests.conftest import THERMOSTAT, Broker, client, dumps, wait_for
 from makercloud.gateway.worker import Gateway

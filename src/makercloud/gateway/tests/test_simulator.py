@@ -12,7 +12,6 @@ from makercloud.accounts.models import User
 from makercloud.core import mqtt
 from makercloud.devices import services
 from makercloud.devices.models import Device, DeviceEvent, DeviceModel, Invocation, TelemetryPoint
-from makercloud.devices.tests.conftest import committed_db  # noqa: F401 - the fixture, for its event-log cleanup
 from makercloud.gateway import simulator
 from makercloud.gateway.tests.conftest import THERMOSTAT, Broker, wait_for
 from makercloud.ventures import services as ventures_services

@@ -10,43 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-
-GUARDED = ["ledger_ruleversion", "ledger_settlement"]
-SQLITE = [
-    sql
-    for table in GUARDED
-    for sql in (
-        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
-            BEGIN SELECT RAISE(ABORT, 'rule versions and settlements are append-only'); END""",
-        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
-            BEGIN SELECT RAISE(ABORT, 'rule versions and settlements are append-only'); END""",
-    )
-]
-SQLITE_DROP = [
-    sql for table in GUARDED
-    for sql in (f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete")
-]
-POSTGRES = [
-    """CREATE OR REPLACE FUNCTION ledger_rules_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'rule versions and settlements are append-only'; END $$""",
-    *[
-        f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-            FOR EACH ROW EXECUTE FUNCTION ledger_rules_append_only()"""
-        for table in GUARDED
-    ],
-]
-POSTGRES_DROP = [
-    *[f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in GUARDED],
-    "DROP FUNCTION IF EXISTS ledger_rules_append_only()",
-]
-
-
-def _run(statements):
-    def run(apps, schema_editor):
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql)
-
-    return run
+from makercloud.ledger.guards import RULES
 
 
 class Migration(migrations.Migration):
@@ -188,8 +152,5 @@ class Migration(migrations.Migration):
             model_name='partyset',
             constraint=models.UniqueConstraint(fields=('rule', 'name'), name='ledger_party_set_unique'),
         ),
-        migrations.RunPython(
-            _run({"sqlite": SQLITE, "postgresql": POSTGRES}),
-            _run({"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}),
-        ),
+        RULES.operation(),
     ]

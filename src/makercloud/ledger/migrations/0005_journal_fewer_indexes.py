@@ -4,18 +4,10 @@ Altering a field makes SQLite rebuild the table, which drops its triggers: the a
 Any later migration that alters ledger_transfer must do the same.
 """
 
-import importlib
-
 import django.db.models.deletion
 from django.db import migrations, models
 
-guard = importlib.import_module("makercloud.ledger.migrations.0002_journal_append_only")
-
-
-def reguard(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for sql in [*guard.SQLITE_DROP, *guard.SQLITE]:
-            schema_editor.execute(sql)
+from makercloud.ledger.guards import JOURNAL
 
 
 class Migration(migrations.Migration):
@@ -38,5 +30,5 @@ class Migration(migrations.Migration):
             name='pending',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.transfer', verbose_name='pending transfer'),
         ),
-        migrations.RunPython(reguard, migrations.RunPython.noop),
+        JOURNAL.reinstated(),
     ]

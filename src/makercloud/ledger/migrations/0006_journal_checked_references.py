@@ -5,51 +5,10 @@ checks them under the accounts' row locks, and from here on the database refuses
 SQLite rebuilds the transfer table for this, which drops its triggers: the append-only guard is put back.
 """
 
-import importlib
-
 import django.db.models.deletion
 from django.db import migrations, models
 
-guard = importlib.import_module("makercloud.ledger.migrations.0002_journal_append_only")
-
-ACCOUNT_SQLITE = [
-    """CREATE TRIGGER ledger_account_no_update BEFORE UPDATE ON ledger_account
-       BEGIN SELECT RAISE(ABORT, 'ledger accounts are never changed or deleted'); END""",
-    """CREATE TRIGGER ledger_account_no_delete BEFORE DELETE ON ledger_account
-       BEGIN SELECT RAISE(ABORT, 'ledger accounts are never changed or deleted'); END""",
-]
-ACCOUNT_SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS ledger_account_no_update",
-    "DROP TRIGGER IF EXISTS ledger_account_no_delete",
-]
-ACCOUNT_POSTGRES = [
-    """CREATE OR REPLACE FUNCTION ledger_account_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'ledger accounts are never changed or deleted'; END $$""",
-    """CREATE TRIGGER ledger_account_fixed BEFORE UPDATE OR DELETE ON ledger_account
-       FOR EACH ROW EXECUTE FUNCTION ledger_account_fixed()""",
-]
-ACCOUNT_POSTGRES_DROP = [
-    "DROP TRIGGER IF EXISTS ledger_account_fixed ON ledger_account",
-    "DROP FUNCTION IF EXISTS ledger_account_fixed()",
-]
-
-
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":  # the table rebuild dropped the journal's triggers
-        statements = [*guard.SQLITE_DROP, *guard.SQLITE, *ACCOUNT_SQLITE_DROP, *ACCOUNT_SQLITE]
-    elif vendor == "postgresql":
-        statements = ACCOUNT_POSTGRES
-    else:
-        statements = []
-    for sql in statements:
-        schema_editor.execute(sql)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for sql in {"sqlite": ACCOUNT_SQLITE_DROP, "postgresql": ACCOUNT_POSTGRES_DROP}.get(vendor, []):
-        schema_editor.execute(sql)
+from makercloud.ledger.guards import ACCOUNTS, JOURNAL
 
 
 class Migration(migrations.Migration):
@@ -75,5 +34,6 @@ class Migration(migrations.Migration):
             name='venture',
             field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_transfers', to='accounts.organisation', verbose_name='venture'),
         ),
-        migrations.RunPython(forwards, backwards),
+        JOURNAL.reinstated(),
+        ACCOUNTS.operation(),
     ]

@@ -2,7 +2,6 @@
 
 # ruff: noqa: F811  (fixtures imported from journal_fixtures)
 
-import importlib
 import json
 import uuid
 
@@ -12,14 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from makercloud.cli import main
+from makercloud.core.append_only import lifted
 from makercloud.ledger import chain
+from makercloud.ledger.guards import JOURNAL
 from makercloud.ledger.models import Account, Transfer
 from makercloud.ledger.selectors.journal import ledger_report, ledger_verify
 from makercloud.ledger.services.journal import TransferSpec, checkpoint_publish, transfers_create
 from makercloud.ledger.tests.journal_fixtures import accounts, venture_org  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-guard = importlib.import_module("makercloud.ledger.migrations.0002_journal_append_only")
 
 
 @pytest.fixture
@@ -34,19 +34,11 @@ def journal(accounts: dict[str, Account]) -> list[Transfer]:
 
 def tamper(sql: str, params: list[object]) -> None:
     """Lift the append-only guard (as only someone with the database's owner rights could), change a row."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for statement in guard.SQLITE_DROP:
-                cursor.execute(statement)
-        else:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks may wait on the table
-            cursor.execute("DROP TRIGGER ledger_transfer_append_only ON ledger_transfer")
+    with lifted(JOURNAL), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if connection.vendor == "sqlite":
-            for statement in guard.SQLITE:
-                cursor.execute(statement)
-        else:
-            cursor.execute(next(sql for sql in guard.POSTGRES if "ON ledger_transfer\n" in sql))
 
 
 def test_an_intact_chain_verifies(journal: list[Transfer], capsys: pytest.CaptureFixture[str]) -> None:

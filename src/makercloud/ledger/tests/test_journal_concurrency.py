@@ -2,7 +2,6 @@
 overdrawn, and parallel requests with one id move money once. On PostgreSQL (row locks and the chain's advisory
 lock) and on SQLite (IMMEDIATE transactions)."""
 
-import importlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,14 +11,12 @@ import pytest
 from django.db import connection, connections
 
 from makercloud.accounts.models import Organisation
+from makercloud.core.append_only import EVENT_LOG, lifted
 from makercloud.ledger import errors
+from makercloud.ledger.guards import ACCOUNTS, JOURNAL
 from makercloud.ledger.models import Transfer
 from makercloud.ledger.selectors.journal import balance_from_journal, balance_of, ledger_verify
 from makercloud.ledger.services.journal import TransferSpec, account_open, transfers_create
-
-guard = importlib.import_module("makercloud.ledger.migrations.0002_journal_append_only")
-core_guard = importlib.import_module("makercloud.core.migrations.0002_event_append_only")
-account_guard = importlib.import_module("makercloud.ledger.migrations.0006_journal_checked_references")
 
 
 @pytest.fixture
@@ -28,14 +25,10 @@ def committed_ledger(transactional_db: None) -> Iterator[None]:
     DELETEs, which the guards refuse; PostgreSQL's flush TRUNCATEs)."""
     yield
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            for statement in [*guard.SQLITE_DROP, *core_guard.SQLITE_DROP, *account_guard.ACCOUNT_SQLITE_DROP]:
-                cursor.execute(statement)
+        with lifted(JOURNAL, ACCOUNTS, EVENT_LOG), connection.cursor() as cursor:
             for table in ("ledger_balancesnapshot", "ledger_checkpoint", "ledger_transfer", "ledger_account",
                           "core_event"):
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            for statement in [*guard.SQLITE, *core_guard.SQLITE, *account_guard.ACCOUNT_SQLITE]:
-                cursor.execute(statement)
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:

@@ -95,12 +95,14 @@ def venture_members(request: HttpRequest, venture_id: Id) -> Any:
     return accounts_selectors.members_of(organisation=selectors.venture_get(venture_id=venture_id).organisation)
 
 
-@router.post("/ventures/{venture_id}/members", response={201: InvitationOut, **responses(409)},
+@router.post("/ventures/{venture_id}/members", response={201: InvitationOut, **responses(409, 429)},
              auth=requires("ventures:write"), summary="Invite a maker")
 def venture_invite(request: HttpRequest, venture_id: Id, body: VentureInvitationIn) -> Any:
     """Invite someone by e-mail to join the venture. Owners and administrators only.
 
-    They become a member when they accept (POST /invitations/accept with the token from the e-mail).
+    They become a member when they accept (POST /invitations/accept with the token from the e-mail). Invitations
+    send e-mail and are limited as organisations' are (POST /organisations/{id}/invitations): past a limit, 429
+    `rate-limited` with Retry-After.
     """
     invitation, _token = accounts_services.invitation_create(
         actor=caller(request), organisation=selectors.venture_get(venture_id=venture_id).organisation,

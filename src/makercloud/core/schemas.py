@@ -1,6 +1,7 @@
 """Building blocks shared by every API schema: strict request bodies, bounded text and ids, money, people."""
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -40,8 +41,16 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
-"""A point in time on the API: RFC 3339 with a time zone, nothing else."""
+def _utc(value: datetime) -> datetime:
+    # any offset Python accepts (up to ±23:59) is read, but PostgreSQL refuses offsets beyond ±15:59: store UTC
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("the date-time is out of range") from error
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
+"""A point in time on the API: RFC 3339 with a time zone, nothing else; read as UTC."""
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL)]
 LongText = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]

@@ -169,3 +169,19 @@ def test_a_ventures_members_see_its_books_and_strangers_do_not(
     theirs = client.get(f"/api/v1/ledger/transfers?venture={venture_org.venture.pk}",
                         headers=bearer_for(stranger, ["ledger:read"])).json()
     assert theirs["items"] == []
+
+
+def test_a_time_filter_with_any_offset_is_read_as_that_instant(
+    client: Client, maker: User, funded: dict[str, Account], bearer_for: Bearer
+) -> None:
+    """RFC 3339 allows offsets PostgreSQL refuses (beyond ±15:59): the API reads the instant, never a 500."""
+    headers = bearer_for(maker, ["ledger:read"])
+    everything = client.get("/api/v1/ledger/transfers", headers=headers).json()["items"]
+    assert everything
+    for query, expected in (("from=2000-01-01T00:00:00-21:02", everything), ("to=2000-01-01T00:00:00%2B23:59", []),
+                            ("from=5924-08-06T15:42:47-21:02", [])):
+        response = client.get(f"/api/v1/ledger/transfers?{query}", headers=headers)
+        assert response.status_code == 200, (query, response.content)
+        assert response.json()["items"] == expected, query
+    out_of_range = client.get("/api/v1/ledger/transfers?to=9999-12-31T23:59:59-23:59", headers=headers)
+    assert out_of_range.status_code == 422 and out_of_range["Content-Type"] == "application/problem+json"

@@ -52,9 +52,10 @@ def _cache_key(limit: RateLimit, key: str, window: int) -> str:
     return f"mc:limit:{limit.name}:{key}:{window}"
 
 
-def _count(cache_key: str, timeout: int) -> int:
-    """Count one request in a window and return its count, atomically: the first request creates the window (SET NX
-    on Redis), the others add to it (INCR)."""
+def window_count(cache_key: str, timeout: int) -> int:
+    """Count one request in a window and return its count, atomically across the processes sharing the cache: the
+    first request creates the window (SET NX on Redis), the others add to it (INCR). Also the developers' per-minute
+    limits on app tokens count with it."""
     for _attempt in range(3):
         if cache.add(cache_key, 1, timeout=timeout):
             return 1
@@ -106,7 +107,7 @@ def rate_limits_take(checks: Iterable[tuple[RateLimit, str]]) -> None:
         for limit, key in checks:
             window = int(now // limit.seconds)
             cache_key = _cache_key(limit, key, window)
-            count = _count(cache_key, limit.seconds + 60)
+            count = window_count(cache_key, limit.seconds + 60)
             taken.append(cache_key)
             if count > limit.count:
                 refused = (limit, max(1, math.ceil((window + 1) * limit.seconds - now)))

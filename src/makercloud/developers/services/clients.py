@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -32,6 +31,7 @@ from makercloud.accounts import selectors as accounts_selectors
 from makercloud.accounts.errors import NotOperator
 from makercloud.accounts.models import MANAGING_ROLES, Membership, Organisation, User
 from makercloud.core.events import record_event
+from makercloud.core.ratelimits import window_count
 from makercloud.developers.errors import (
     AppNotAuthorisable,
     AppNotReviewable,
@@ -485,22 +485,9 @@ def usage_flush() -> int:
     return len(batch)
 
 
-def _window_count(cache_key: str) -> int:
-    """Count one request in a window and return the window's count — atomically, so that processes sharing the
-    cache (Redis: SET NX, then INCR) never lose a request: the first request creates the window, the others add."""
-    for _attempt in range(3):
-        if cache.add(cache_key, 1, timeout=70):
-            return 1
-        try:
-            return cache.incr(cache_key)
-        except ValueError:  # the window expired or was evicted between the two: create it again
-            continue
-    return 1
-
-
 def _window_hit(key: str, limit: int, now: float) -> tuple[bool, int]:
     """One more request in this minute's window of `key`: (over the limit?, seconds until the window ends)."""
-    count = _window_count(f"mc:rl:{key}:{int(now // 60)}")
+    count = window_count(f"mc:rl:{key}:{int(now // 60)}", timeout=70)
     return count > limit, max(1, 60 - int(now % 60))
 
 
